@@ -1,0 +1,121 @@
+"""Every error the workbench raises on purpose, in one hierarchy.
+
+The command line catches :class:`ValuationError` and prints its message without a
+traceback, exiting with code 2 (a user error). Anything else is a bug and keeps its
+traceback. Messages must never carry a raw personal value: mask it first with
+:func:`valuation.privacy.masking.mask_value`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ValuationError(Exception):
+    """Base class of every error meant for the user (exit code 2, no traceback)."""
+
+    exit_code = 2
+
+
+class ParamsError(ValuationError):
+    """A params YAML is missing, malformed, or holds an impossible value."""
+
+
+@dataclass
+class Problem:
+    """One problem found in an input file, ready to print.
+
+    Attributes
+    ----------
+    file, sheet, row, column : where it is (row is the 1-based data row as a user sees it
+        in a spreadsheet, header = row 1; ``None`` when the problem concerns the whole file).
+    value : the offending value, already masked if it could be personal.
+    expected : what a valid value looks like.
+    action : what the user should do about it.
+    """
+
+    file: str
+    expected: str
+    action: str = ""
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    code: str = "invalid"
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.sheet:
+            where += f" [sheet {self.sheet}]"
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        text = f"{where}: "
+        if self.value is not None:
+            text += f"got {self.value!r}; "
+        text += f"expected {self.expected}"
+        if self.action:
+            text += f". {self.action}"
+        return text
+
+
+class InputError(ValuationError):
+    """One or more input files cannot be read into canonical tables.
+
+    Carries every :class:`Problem` found (reporting is lazy: all problems of a file are
+    collected before raising), capped for display with a count of the rest.
+    """
+
+    def __init__(self, problems: list[Problem] | str, *, shown: int = 20):
+        if isinstance(problems, str):
+            self.problems: list[Problem] = []
+            super().__init__(problems)
+            return
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems[:shown]]
+        rest = len(self.problems) - shown
+        if rest > 0:
+            lines.append(f"... and {rest} more problem(s) of the same kinds")
+        header = f"{len(self.problems)} problem(s) in the input:"
+        super().__init__("\n".join([header, *("  - " + line for line in lines)]))
+
+
+class PrivacyError(ValuationError):
+    """A privacy rule would be broken: no deal key, personal data in an output, ..."""
+
+
+class KeyMissingError(PrivacyError):
+    """No deal key was found where params say it lives."""
+
+
+class LeakError(PrivacyError):
+    """The export scanner found personal data in an output; the output was not kept."""
+
+
+class LogIntegrityError(PrivacyError):
+    """The processing log's hash chain is broken: a line was edited, inserted or removed."""
+
+
+class ModelError(ValuationError):
+    """A model cannot be fitted or used on the data given."""
+
+
+class ModelInputError(ModelError, ValueError):
+    """Model inputs are invalid (negative counts, recency > T, NaN, ...)."""
+
+
+class ConvergenceError(ModelError):
+    """The optimiser did not converge; the message carries a checklist of what to try."""
+
+
+class NotFittedError(ModelError, AttributeError):
+    """A fitted attribute was asked of an estimator before ``fit``."""
+
+
+class ReportError(ValuationError):
+    """The brief or a batch could not be produced."""
+
+
+class HandoverError(ValuationError):
+    """A transfer package is incomplete or its checksums do not match."""

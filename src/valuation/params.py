@@ -1,0 +1,284 @@
+"""``DealParams``: the YAML of one target, typed and validated.
+
+Every relative path in the YAML is resolved against the folder that holds the YAML, so a
+params file and the exports it names can move together. Unknown keys, wrong types, missing
+files and impossible values are :class:`~valuation.errors.ParamsError` naming the YAML path
+(e.g. ``economics.gross_margin``) and what is allowed.
+
+Example
+-------
+>>> params = load_params("params/online_school.yaml")  # doctest: +SKIP
+>>> params.economics.gross_margin  # doctest: +SKIP
+0.65
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from valuation.errors import ParamsError
+from valuation.tables import TABLES
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Strict):
+    """Where the exports are and how to read them.
+
+    Either ``files`` (one file per table: CSV, XLSX or Parquet) or ``workbook`` (one XLSX
+    with one sheet per table, named in ``sheets``) must be given. ``columns`` maps, per table,
+    an export's header to a canonical column name; built-in defaults cover the common Chinese
+    and English headers.
+    """
+
+    files: dict[str, Path] = Field(default_factory=dict)
+    workbook: Path | None = None
+    sheets: dict[str, str] = Field(default_factory=dict)
+    encoding: str = "auto"  # auto | utf-8 | utf-8-sig | gb18030 | gbk
+    columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+    opened: dt.date | None = None  # the school's opening date (for the review)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DataParams":
+        if not self.files and self.workbook is None:
+            raise ValueError("give either data.files (a file per table) or data.workbook")
+        for key in (*self.files, *self.sheets, *self.columns):
+            if key not in TABLES:
+                raise ValueError(f"unknown table {key!r}; allowed: {', '.join(TABLES)}")
+        if "customers" not in self.files and "orders" not in self.files and self.workbook is None:
+            raise ValueError("data.files needs at least customers and orders")
+        return self
+
+
+class EconomicsParams(_Strict):
+    """Unit economics of the target."""
+
+    gross_margin: float = Field(gt=0, le=1, description="share of revenue kept as margin")
+    annual_discount_rate: float = Field(
+        gt=0, lt=1, description="effective annual rate, e.g. 0.12 for 12%"
+    )
+    horizon_years: float | None = Field(
+        default=5, gt=0, le=50, description="CLV horizon in years; null = unlimited"
+    )
+    membership_fee: float | None = Field(
+        default=None, gt=0, description="annual fee of a contractual (membership) business"
+    )
+
+
+class ChangeOfOwnerParams(_Strict):
+    """Attrition caused by the change of owner."""
+
+    one_off_loss: float = Field(default=0.10, ge=0, lt=1, description="share lost at transfer")
+    hazard_multiplier: float = Field(
+        default=1.3, ge=1, le=10, description="churn hazard multiplier after the transfer"
+    )
+    hazard_months: int = Field(default=12, ge=0, le=120)
+
+
+class DealTermsParams(_Strict):
+    """The deal: which side we advise, what the counterparty asks, and its costs."""
+
+    side: Literal["buyer", "seller"]
+    asking_price: float | None = Field(default=None, gt=0)
+    change_of_owner: ChangeOfOwnerParams = Field(default_factory=ChangeOfOwnerParams)
+    notification_cost_per_customer: float = Field(default=1.5, ge=0)
+    integration_cost: float = Field(default=0.0, ge=0)
+    earn_out_share: float = Field(default=0.3, ge=0, le=1)
+    revenue_multiple: float = Field(
+        default=1.0, gt=0, description="the simple trailing-revenue multiple a counterparty quotes"
+    )
+
+
+class ChurnParams(_Strict):
+    """How churn is defined for survival analysis."""
+
+    inactivity_days: int = Field(default=180, ge=7, le=3650)
+
+
+class PrivacyParams(_Strict):
+    """Where the deal key lives and the rules for publishing."""
+
+    key_env: str = "VALUATION_DEAL_KEY"
+    key_file: Path | None = None
+    demo_key: bool = Field(
+        default=False, description="samples only: create a demo key in the user's config folder"
+    )
+    min_cell_size: int = Field(default=5, ge=1, le=1000)
+    operator: str = "analyst"
+    purpose: str = "valuation of the customer base for an M&A transaction"
+    legal_basis: str = "PIPL Art. 13(1) contract / Art. 22 merger"
+    assessment_ref: str = ""
+
+
+class UncertaintyParams(_Strict):
+    bootstrap_replicates: int = Field(default=200, ge=0, le=10000)
+    seed: int = 20240101
+
+
+class SensitivityParams(_Strict):
+    """Low/high values for the tornado; each a [low, high] pair."""
+
+    annual_discount_rate: tuple[float, float] = (0.08, 0.20)
+    gross_margin: tuple[float, float] | None = None  # default: +/- 10 points
+    one_off_loss: tuple[float, float] = (0.0, 0.30)
+    horizon_years: tuple[float, float] = (3, 10)
+    inactivity_days: tuple[int, int] = (90, 365)
+
+
+class ReportParams(_Strict):
+    lang: Literal["zh", "en"] = "en"
+    formats: list[Literal["html", "pdf", "ipynb", "json"]] = ["html", "pdf", "ipynb", "json"]
+
+
+class PathsParams(_Strict):
+    work_dir: Path | None = None  # default: <yaml dir>/../work/<target>
+    output_dir: Path | None = None  # default: <yaml dir>/../outputs/<target>
+    handover_dir: Path | None = None  # where the transfer package may be written
+
+
+class DealParams(_Strict):
+    """One target company: its data, economics, deal terms, privacy and report settings."""
+
+    target: str = Field(pattern=r"^[A-Za-z0-9_\-]+$", description="short id, used in paths")
+    name: str
+    as_of: dt.date
+    calibration_end: dt.date
+    time_unit: Literal["D", "W", "M"] = "W"
+    data: DataParams
+    economics: EconomicsParams
+    deal: DealTermsParams
+    churn: ChurnParams = Field(default_factory=ChurnParams)
+    privacy: PrivacyParams = Field(default_factory=PrivacyParams)
+    uncertainty: UncertaintyParams = Field(default_factory=UncertaintyParams)
+    sensitivity: SensitivityParams = Field(default_factory=SensitivityParams)
+    report: ReportParams = Field(default_factory=ReportParams)
+    paths: PathsParams = Field(default_factory=PathsParams)
+    source: Path | None = Field(default=None, exclude=True)  # the YAML file, set by the loader
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "DealParams":
+        if self.calibration_end >= self.as_of:
+            raise ValueError("calibration_end must be before as_of (the holdout lies between)")
+        return self
+
+    # -- resolved locations ------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    @property
+    def work_dir(self) -> Path:
+        return self.paths.work_dir or self.base_dir.parent / "work" / self.target
+
+    @property
+    def output_dir(self) -> Path:
+        return self.paths.output_dir or self.base_dir.parent / "outputs" / self.target
+
+    @property
+    def analysis_dir(self) -> Path:
+        """The folder of the token-only analysis dataset (one Parquet per table)."""
+        return self.work_dir / "analysis"
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _resolve_paths(raw: dict, base: Path) -> dict:
+    """Resolve relative paths of the YAML against its folder."""
+    data = raw.get("data")
+    if isinstance(data, dict):
+        if isinstance(data.get("files"), dict):
+            data["files"] = {k: str(base / v) for k, v in data["files"].items()}
+        if isinstance(data.get("workbook"), str):
+            data["workbook"] = str(base / data["workbook"])
+    for section, keys in (("paths", ("work_dir", "output_dir", "handover_dir")),
+                          ("privacy", ("key_file",))):
+        block = raw.get(section)
+        if isinstance(block, dict):
+            for key in keys:
+                if isinstance(block.get(key), str):
+                    block[key] = str(base / Path(block[key]).expanduser())
+    return raw
+
+
+def parse_params(raw: dict, *, source: Path | None = None, check_files: bool = True) -> DealParams:
+    """Validate a params mapping into :class:`DealParams`.
+
+    Parameters
+    ----------
+    raw : dict
+        The parsed YAML.
+    source : Path, optional
+        The YAML file; relative paths are resolved against its folder.
+    check_files : bool
+        Check that every data file exists.
+
+    Raises
+    ------
+    ParamsError
+        Naming each offending YAML path and what is allowed.
+    """
+    where = str(source) if source else "params"
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{where}: expected a YAML mapping of settings at the top level")
+    base = source.parent if source else Path.cwd()
+    raw = _resolve_paths(dict(raw), base)
+    if source is not None:
+        raw["source"] = source
+    try:
+        params = DealParams.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see params/README.md for allowed keys)"
+            lines.append(f"  - {_location(err['loc'])}: {msg}")
+        raise ParamsError(f"{where}: invalid params\n" + "\n".join(lines)) from None
+    if check_files:
+        missing = [
+            f"  - data.files.{table}: file not found: {path}"
+            for table, path in params.data.files.items()
+            if not path.exists()
+        ]
+        if params.data.workbook is not None and not params.data.workbook.exists():
+            missing.append(f"  - data.workbook: file not found: {params.data.workbook}")
+        if missing:
+            raise ParamsError(f"{where}: missing data files\n" + "\n".join(missing))
+    return params
+
+
+def load_params(path: str | Path, *, check_files: bool = True) -> DealParams:
+    """Read and validate a params YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file of one target.
+    check_files : bool
+        Check that the data files it names exist.
+
+    Returns
+    -------
+    DealParams
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found (give the path of a target's YAML)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{at}; fix the syntax and retry") from None
+    except UnicodeDecodeError:
+        raise ParamsError(f"{path}: not UTF-8 text; save the YAML as UTF-8") from None
+    return parse_params(raw, source=path.resolve(), check_files=check_files)
