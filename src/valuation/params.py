@@ -137,6 +137,17 @@ class ReportParams(_Strict):
     formats: list[Literal["html", "pdf", "ipynb", "json"]] = ["html", "pdf", "ipynb", "json"]
 
 
+class HandoverParams(_Strict):
+    """The transfer package after signing (``valuation handover``)."""
+
+    scope: Literal["transferable", "transferable_contactable", "all"] = Field(
+        default="transferable",
+        description="which customers are handed over: by default those who consented",
+    )
+    new_owner_name: str = "the buyer"
+    new_owner_contact: str = ""
+
+
 class PathsParams(_Strict):
     work_dir: Path | None = None  # default: <yaml dir>/../work/<target>
     output_dir: Path | None = None  # default: <yaml dir>/../outputs/<target>
@@ -159,6 +170,7 @@ class DealParams(_Strict):
     uncertainty: UncertaintyParams = Field(default_factory=UncertaintyParams)
     sensitivity: SensitivityParams = Field(default_factory=SensitivityParams)
     report: ReportParams = Field(default_factory=ReportParams)
+    handover: HandoverParams = Field(default_factory=HandoverParams)
     paths: PathsParams = Field(default_factory=PathsParams)
     source: Path | None = Field(default=None, exclude=True)  # the YAML file, set by the loader
 
