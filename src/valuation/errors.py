@@ -119,3 +119,27 @@ class ReportError(ValuationError):
 
 class HandoverError(ValuationError):
     """A transfer package is incomplete or its checksums do not match."""
+
+
+class ReviewError(ValuationError):
+    """The data review cannot run: the analysis dataset is missing or breaks the contract."""
+
+
+class KeyFormatError(PrivacyError):
+    """A deal key was found but is not 32 bytes (64 hex characters or base64)."""
+
+
+class KeyLocationError(PrivacyError):
+    """A key file would be written where it must not live (an outputs/ or work/ folder)."""
+
+
+class BriefExecutionError(ReportError):
+    """A cell of the brief notebook failed; ``partial_notebook`` is where it was kept (or None)."""
+
+    def __init__(self, message: str, partial_notebook: object = None):
+        super().__init__(message)
+        self.partial_notebook = partial_notebook
+
+
+class SampleError(ValuationError):
+    """Sample targets cannot be generated as asked (unknown target, too few customers, ...)."""

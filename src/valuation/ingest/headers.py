@@ -7,6 +7,9 @@ most. Params can add or override mappings per table (``data.columns``).
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
         "customer_id": ("customer_id", "customer_no", "customer number", "student_id",
@@ -58,3 +61,50 @@ EVENT_TYPE_ALIASES: dict[str, str] = {
     "attendance": "attendance", "出勤": "attendance", "上课": "attendance", "签到": "attendance",
     "login": "login", "登录": "login", "登陆": "login",
 }
+
+PAYMENT_PLAN_ALIASES: dict[str, str] = {
+    "full": "full", "全款": "full", "一次性": "full", "一次性付款": "full", "全额": "full",
+    "instalment": "instalment", "installment": "instalment", "分期": "instalment",
+    "分期付款": "instalment",
+}
+"""Export spellings of ``orders.payment_plan`` -> canonical ``full`` | ``instalment``."""
+
+SHEET_ALIASES: dict[str, tuple[str, ...]] = {
+    "customers": ("customers", "学员", "学员信息", "客户", "会员"),
+    "orders": ("orders", "订单", "订单明细", "缴费记录"),
+    "activity": ("activity", "学习记录", "活动", "出勤记录", "学习"),
+    "feedback": ("feedback", "评价", "反馈", "学员评价"),
+}
+"""Sheet names tried, in order, when ``data.sheets`` does not name a table's sheet."""
+
+_BRACKETED = re.compile(r"[(\[{<][^)\]}>]*[)\]}>]")
+_SEPARATORS = re.compile(r"[\s_\-()\[\]{}<>:：/]+")
+
+
+def normalise_header(header: object, *, drop_bracketed: bool = False) -> str:
+    """Normalise an export header for alias matching.
+
+    NFKC (full-width to half-width), lower case, spaces, underscores, dashes, slashes,
+    colons and bracket characters removed. With ``drop_bracketed`` the text inside brackets
+    is dropped too, so "金额（元）" matches "金额".
+
+    Examples
+    --------
+    >>> normalise_header("Customer ID")
+    'customerid'
+    >>> normalise_header("客户编号（ID）", drop_bracketed=True)
+    '客户编号'
+    """
+    text = unicodedata.normalize("NFKC", str(header)).strip().lower()
+    if drop_bracketed:
+        text = _BRACKETED.sub("", text)
+    return _SEPARATORS.sub("", text)
+
+
+def alias_index(table: str) -> dict[str, str]:
+    """Map each normalised built-in alias of ``table`` to its canonical column."""
+    index: dict[str, str] = {}
+    for column, aliases in HEADER_ALIASES[table].items():
+        for alias in (column, *aliases):
+            index.setdefault(normalise_header(alias), column)
+    return index

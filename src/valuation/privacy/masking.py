@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from valuation.privacy.patterns import EMAIL_IN_TEXT, ID15_IN_TEXT, ID18_IN_TEXT, MOBILE_IN_TEXT
+
 _DIGITS = re.compile(r"\d")
 
 
@@ -56,3 +58,39 @@ def mask_value(value: object, max_len: int = 40) -> str:
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text
+
+
+MASKERS = {"mobile": mask_mobile, "id_number": mask_id_number, "email": mask_email,
+           "name": mask_name}
+"""Masking function by kind of identifier (the kinds the scanner reports)."""
+
+
+def mask_identifier(kind: str, value: object) -> str:
+    """Mask a value of a known kind (``mobile``, ``id_number``, ``email``, ``name``);
+    other kinds fall back to :func:`mask_value`.
+
+    Examples
+    --------
+    >>> mask_identifier("mobile", "+86 138-1234-5678")
+    '138****5678'
+    """
+    if kind == "mobile":
+        digits = re.sub(r"\D", "", str(value))
+        digits = re.sub(r"^(?:0086|86)(?=1\d{10}$)", "", digits)
+        return mask_mobile(digits)
+    masker = MASKERS.get(kind)
+    return masker(str(value)) if masker else mask_value(value)
+
+
+def mask_text(text: str) -> str:
+    """Mask every mobile, ID-number shape and e-mail inside free text (for messages).
+
+    Examples
+    --------
+    >>> mask_text("call 13812345678 or mail zhang@example.com")
+    'call 138****5678 or mail z***@example.com'
+    """
+    text = EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), str(text))
+    text = ID18_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = ID15_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+    return MOBILE_IN_TEXT.sub(lambda m: mask_identifier("mobile", m.group(0)), text)

@@ -1,0 +1,100 @@
+"""Reading the token-only analysis dataset: the only data notebooks and models see.
+
+The privacy gate (``valuation ingest``) writes ``<work_dir>/analysis/<table>.parquet``;
+:func:`load_analysis` reads it back with the dtypes of :data:`valuation.tables.ANALYSIS_COLUMNS`
+and :func:`analysis_is_stale` tells whether it must be rebuilt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from valuation.errors import InputError
+from valuation.params import DealParams
+from valuation.tables import ANALYSIS_COLUMNS, TABLES
+
+
+def analysis_dir_of(params_or_dir: DealParams | str | Path) -> Path:
+    """The analysis folder of a target (``params.analysis_dir``) or the folder given."""
+    if isinstance(params_or_dir, DealParams):
+        return params_or_dir.analysis_dir
+    return Path(params_or_dir)
+
+
+def _ingest_hint(params_or_dir: DealParams | str | Path) -> str:
+    if isinstance(params_or_dir, DealParams) and params_or_dir.source is not None:
+        return f"run `valuation ingest {params_or_dir.source}` first"
+    return "run `valuation ingest <yaml>` for the target first"
+
+
+def load_analysis(params_or_dir: DealParams | str | Path) -> dict[str, pd.DataFrame]:
+    """Read the analysis dataset of a target.
+
+    Parameters
+    ----------
+    params_or_dir : DealParams or path
+        The target's params, or the folder holding ``<table>.parquet`` files.
+
+    Returns
+    -------
+    dict
+        Table name -> DataFrame with exactly the columns and dtypes of
+        ``ANALYSIS_COLUMNS[table]``.
+
+    Raises
+    ------
+    InputError
+        When the dataset is missing or was written with other columns (an older version):
+        the message says to run ``valuation ingest <yaml>``.
+    """
+    folder = analysis_dir_of(params_or_dir)
+    hint = _ingest_hint(params_or_dir)
+    missing = [t for t in TABLES if not (folder / f"{t}.parquet").is_file()]
+    if missing:
+        raise InputError(
+            f"{folder}: no analysis dataset (missing {', '.join(f'{t}.parquet' for t in missing)}); "
+            f"{hint}"
+        )
+    tables: dict[str, pd.DataFrame] = {}
+    for table in TABLES:
+        path = folder / f"{table}.parquet"
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise InputError(f"{path}: cannot be read ({type(exc).__name__}); {hint}") from None
+        expected = ANALYSIS_COLUMNS[table]
+        if list(frame.columns) != list(expected):
+            raise InputError(
+                f"{path}: columns {list(frame.columns)} differ from the expected "
+                f"{list(expected)} (written by another version); {hint}"
+            )
+        tables[table] = frame.astype(expected)
+    return tables
+
+
+def _input_files(params: DealParams) -> list[Path]:
+    files = list(params.data.files.values())
+    if params.data.workbook is not None:
+        files.append(params.data.workbook)
+    if params.source is not None:
+        files.append(params.source)
+    return [Path(f) for f in files]
+
+
+def analysis_is_stale(params: DealParams) -> bool:
+    """True when the analysis dataset is missing or older than any input file or the params.
+
+    Parameters
+    ----------
+    params : DealParams
+        The target.
+    """
+    folder = params.analysis_dir
+    outputs = [folder / f"{t}.parquet" for t in TABLES]
+    if not all(p.is_file() for p in outputs):
+        return True
+    oldest_output = min(p.stat().st_mtime for p in outputs)
+    inputs = [p for p in _input_files(params) if p.exists()]
+    return any(p.stat().st_mtime > oldest_output for p in inputs)

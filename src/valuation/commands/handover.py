@@ -1,0 +1,87 @@
+"""``valuation handover``: the transfer package, its verification, and notification status.
+
+* ``valuation handover params/<target>.yaml [--scope ...]`` builds the package;
+* ``valuation handover verify BAG`` checks completeness and every checksum;
+* ``valuation handover status params/<target>.yaml`` counts notified / pending / unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from valuation.errors import HandoverError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``handover`` command."""
+    parser = subparsers.add_parser(
+        "handover",
+        help="after signing: build/verify the transfer package, report notification status",
+        description="handover PARAMS.yaml | handover verify BAG | handover status PARAMS.yaml",
+    )
+    parser.add_argument("words", nargs="+", metavar="ARG",
+                        help="PARAMS.yaml, or 'verify BAG', or 'status PARAMS.yaml'")
+    parser.add_argument("--scope", choices=("transferable", "transferable_contactable", "all"),
+                        help="customers in the package (default: handover.scope in params)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch on the first word."""
+    words = args.words
+    if words[0] == "verify":
+        if len(words) != 2:
+            raise HandoverError("usage: valuation handover verify BAG")
+        return _verify(words[1])
+    if words[0] == "status":
+        if len(words) != 2:
+            raise HandoverError("usage: valuation handover status PARAMS.yaml")
+        return _status(words[1])
+    if len(words) != 1:
+        raise HandoverError("usage: valuation handover PARAMS.yaml [--scope SCOPE]")
+    return _build(words[0], args.scope)
+
+
+def _build(params_path: str, scope: str | None) -> int:
+    from valuation.handover import build_handover
+    from valuation.params import load_params
+    from valuation.privacy.keys import load_key
+
+    params = load_params(params_path)
+    result = build_handover(params, load_key(params), scope=scope)
+    print(f"transfer package written to {result.folder}")
+    print("  THIS FOLDER HOLDS PERSONAL DATA (names, mobiles, ID numbers, e-mails) of the "
+          "customers in scope: keep it on approved storage, never publish it.")
+    print(f"  scope: {result.scope}")
+    for table, count in result.counts.items():
+        print(f"  {table:<10} {count:>9,} records")
+    for reason, count in result.excluded.items():
+        print(f"  excluded: {reason}: {count:,} customers")
+    print(f"  tag manifest SHA-256 (quoted on confirmation.md): {result.tag_manifest_sha256}")
+    print(f"  notification roster: {result.roster}")
+    return 0
+
+
+def _verify(bag: str) -> int:
+    from valuation.handover import verify_bag
+
+    check = verify_bag(bag)
+    if check.ok:
+        print(f"{bag}: complete, every checksum matches ({check.payload_files} payload files)")
+        return 0
+    print(f"{bag}: {len(check.differences)} difference(s):")
+    for line in check.differences:
+        print(f"  - {line}")
+    return 2
+
+
+def _status(params_path: str) -> int:
+    from valuation.handover import notification_status
+    from valuation.params import load_params
+
+    counts = notification_status(load_params(params_path))
+    total = counts["total"] or 1
+    for status in ("notified", "pending", "unreachable"):
+        print(f"{status:<12} {counts[status]:>9,}  ({counts[status] / total:.1%})")
+    print(f"{'total':<12} {counts['total']:>9,}")
+    return 0

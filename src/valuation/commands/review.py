@@ -1,0 +1,82 @@
+"""``valuation review params/<target>.yaml``: the data review of a target's analysis dataset.
+
+Prints the checks table (authenticity 真实性, completeness 完整性, consistency 一致性), the
+quality score and the valuation haircut. ``--json PATH`` also writes the report (counts and
+shares only) atomically. The analysis dataset must exist: ``valuation ingest <yaml>`` builds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from valuation.errors import ReviewError
+from valuation.fileio import write_text_atomic
+from valuation.params import DealParams, load_params
+from valuation.quality import QualityReport, review
+
+_HEADERS_ZH = {
+    "check": "检查项", "group_zh": "类别", "unit": "单位", "failed": "问题数",
+    "share_of_customers": "学员占比", "share_of_revenue": "收入占比", "severity": "严重度",
+    "treatment": "处理",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``review`` sub-command."""
+    parser = subparsers.add_parser(
+        "review",
+        help="review the analysis data: authenticity, completeness, consistency",
+        description="Run the data review checks on a target's analysis dataset and print the "
+                    "checks, the quality score and the valuation haircut.",
+    )
+    parser.add_argument("params", type=Path, help="the target's params YAML")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write the report (counts and shares only) as JSON")
+    parser.add_argument("--lang", choices=("en", "zh"), default=None,
+                        help="language of the summary (default: report.lang of the params)")
+    parser.set_defaults(func=run)
+
+
+def load_reviewable(params: DealParams) -> dict[str, pd.DataFrame]:
+    """The analysis tables of a target, or a :class:`ReviewError` saying how to build them."""
+    if not (params.analysis_dir / "customers.parquet").is_file():
+        where = params.source or "<params yaml>"
+        raise ReviewError(
+            f"no analysis dataset in {params.analysis_dir}; "
+            f"run `valuation ingest {where}` first, then `valuation review {where}` again"
+        )
+    from valuation.analysis import load_analysis  # the analysis zone's single reader
+
+    return load_analysis(params)
+
+
+def format_checks(report: QualityReport, lang: str = "en") -> str:
+    """The checks table as aligned text, shares in percent."""
+    table = report.to_frame()
+    for column in ("share_of_customers", "share_of_revenue"):
+        table[column] = table[column].map(lambda share: f"{share:.1%}")
+    if lang == "zh":
+        table = table[list(_HEADERS_ZH)].rename(columns=_HEADERS_ZH)
+    else:
+        table = table[["check", "group", "unit", "failed", "share_of_customers",
+                       "share_of_revenue", "severity", "treatment"]]
+    return table.to_string(index=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``valuation review``; returns the exit code (0)."""
+    params = load_params(args.params, check_files=False)
+    lang = args.lang or params.report.lang
+    report = review(load_reviewable(params), params)
+    print(format_checks(report, lang))
+    print()
+    print(report.summary(lang))
+    if args.json is not None:
+        text = json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2)
+        write_text_atomic(args.json, text + "\n")
+        print(f"\n{'报告已写入' if lang == 'zh' else 'report written to'} {args.json}")
+    return 0

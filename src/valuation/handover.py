@@ -1,0 +1,459 @@
+"""Handover after signing: the verifiable transfer package, the notification roster, and
+the destruction record.
+
+The transfer package is the **one** output of the workbench that holds personal data: the
+raw records of the customers in scope, handed from seller to buyer. It is therefore written
+only to ``paths.handover_dir`` from params (never under ``outputs/`` or the work folder) and
+the command says so plainly.
+
+Layout written by :func:`build_handover` (``<handover_dir>/<target>/``)::
+
+    bag/                              BagIt bag (RFC 8493), SHA-256 and SHA-512 manifests
+      data/customers.csv ...          the raw records in scope (UTF-8, canonical columns)
+      handover-checklist.json / .md   交接清单: categories, counts, date ranges, exclusions
+      bag-info.txt                    scope, source, counts
+    confirmation.md                   form for both parties quoting the tag-manifest digest
+    notification-roster.csv           per transferred customer: token, customer number, channel
+    notification-status.csv           filled in by the seller: pending / notified / unreachable
+
+The roster is by token and the seller's own customer number; the channel is ``mobile``,
+``email`` or ``none`` (PIPL Art. 22: every transferred customer must be told the new owner's
+name and contact).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pandas as pd
+
+from valuation.errors import HandoverError
+from valuation.fileio import sha256_file, write_text_atomic
+from valuation.params import DealParams
+from valuation.privacy.cohorts import cohort_mask
+from valuation.privacy.log import append_entry, log_path
+from valuation.tables import TABLES
+
+STATUSES: tuple[str, ...] = ("pending", "notified", "unreachable")
+CHECKSUMS: tuple[str, ...] = ("sha256", "sha512")
+DATE_COLUMNS: dict[str, str] = {
+    "customers": "signup_date",
+    "orders": "order_date",
+    "activity": "event_date",
+    "feedback": "feedback_date",
+}
+CATEGORY_ZH: dict[str, str] = {
+    "customers": "学员信息",
+    "orders": "订单记录",
+    "activity": "学习记录",
+    "feedback": "评价反馈",
+}
+
+
+@dataclass
+class HandoverResult:
+    """What :func:`build_handover` wrote.
+
+    Attributes
+    ----------
+    folder : the package folder ``<handover_dir>/<target>``.
+    bag : the BagIt bag inside it.
+    scope : the cohort handed over.
+    counts : records in scope per table.
+    excluded : customers left out, by reason.
+    tag_manifest_sha256 : digest quoted on the confirmation form.
+    """
+
+    folder: Path
+    bag: Path
+    scope: str
+    counts: dict[str, int]
+    excluded: dict[str, int]
+    tag_manifest_sha256: str
+
+    @property
+    def roster(self) -> Path:
+        return self.folder / "notification-roster.csv"
+
+    @property
+    def status_file(self) -> Path:
+        return self.folder / "notification-status.csv"
+
+
+def handover_folder(params: DealParams) -> Path:
+    """Where the transfer package of a target goes; refuses unsafe places.
+
+    Raises
+    ------
+    HandoverError
+        When ``paths.handover_dir`` is not set, or lies inside the published outputs or the
+        target's work folder.
+    """
+    base = params.paths.handover_dir
+    if base is None:
+        raise HandoverError(
+            "paths.handover_dir is not set in the params file. The transfer package holds "
+            "personal data, so it is written only to a folder you name there (outside the "
+            "repository's outputs/ and work/ folders, on storage approved for the transfer)."
+        )
+    base = Path(base).resolve()
+    for forbidden in (params.output_dir.resolve(), params.output_dir.resolve().parent,
+                      params.work_dir.resolve()):
+        if base == forbidden or forbidden in base.parents:
+            raise HandoverError(
+                f"paths.handover_dir ({base}) lies inside {forbidden}, which is published or "
+                "shared; choose a folder outside outputs/ and work/"
+            )
+    return base / params.target
+
+
+def _scope_customers(raw_customers: pd.DataFrame, analysis_customers: pd.DataFrame,
+                     scope: str) -> tuple[pd.Series, dict[str, int]]:
+    """Boolean mask over raw customers in scope, and the count excluded per reason."""
+    in_scope = cohort_mask(analysis_customers, scope).to_numpy()
+    excluded: dict[str, int] = {}
+    if scope != "all":
+        consent = analysis_customers["consent_transfer"].fillna(False).to_numpy(bool)
+        minor_gap = (analysis_customers["minor"].fillna(False).to_numpy(bool)
+                     & ~analysis_customers["guardian_consent"].fillna(False).to_numpy(bool))
+        excluded["no consent to transfer"] = int((~consent).sum())
+        excluded["minor without guardian consent"] = int((consent & minor_gap).sum())
+        if scope == "transferable_contactable":
+            contactable = analysis_customers["contactable"].fillna(False).to_numpy(bool)
+            excluded["not contactable"] = int((consent & ~minor_gap & ~contactable).sum())
+    return pd.Series(in_scope, index=raw_customers.index), excluded
+
+
+def _channel(customers: pd.DataFrame) -> pd.Series:
+    mobile_ok = customers["mobile_valid"].fillna(False) & ~customers["mobile_dummy"].fillna(False)
+    email_ok = customers["email_valid"].fillna(False)
+    channel = pd.Series("none", index=customers.index, dtype="string")
+    channel[email_ok.to_numpy(bool)] = "email"
+    channel[mobile_ok.to_numpy(bool)] = "mobile"
+    return channel
+
+
+def _date_range(frame: pd.DataFrame, table: str) -> tuple[str | None, str | None]:
+    dates = pd.to_datetime(frame[DATE_COLUMNS[table]], errors="coerce").dropna()
+    if dates.empty:
+        return None, None
+    return dates.min().date().isoformat(), dates.max().date().isoformat()
+
+
+def _checklist(params: DealParams, scope: str, tables: dict[str, pd.DataFrame],
+               excluded: dict[str, int], totals: dict[str, int]) -> dict[str, Any]:
+    items = []
+    for table in TABLES:
+        first, last = _date_range(tables[table], table)
+        items.append({
+            "category": table,
+            "category_zh": CATEGORY_ZH[table],
+            "file": f"data/{table}.csv",
+            "records": int(len(tables[table])),
+            "records_in_export": int(totals[table]),
+            "date_from": first,
+            "date_to": last,
+            "state": "delivered, to be confirmed by the buyer",
+            "state_zh": "已交付，待受让方确认",
+        })
+    return {
+        "target": params.target,
+        "company": params.name,
+        "as_of": params.as_of.isoformat(),
+        "scope": scope,
+        "scope_statement": (
+            "customers who consented to the transfer, excluding minors without guardian "
+            "consent" if scope == "transferable" else
+            "customers who consented to the transfer and can be contacted"
+            if scope == "transferable_contactable" else "all customers (no consent filter)"
+        ),
+        "new_owner": params.handover.new_owner_name,
+        "new_owner_contact": params.handover.new_owner_contact,
+        "items": items,
+        "excluded_customers": excluded,
+    }
+
+
+def _checklist_markdown(checklist: dict[str, Any]) -> str:
+    lines = [
+        f"# 交接清单 Handover checklist: {checklist['company']}",
+        "",
+        f"- 范围 Scope: {checklist['scope']} — {checklist['scope_statement']}",
+        f"- 基准日 As of: {checklist['as_of']}",
+        f"- 受让方 New owner: {checklist['new_owner']} {checklist['new_owner_contact']}",
+        "",
+        "| 数据类别 Category | 文件 File | 记录数 Records (of export) | 起 From | 止 To | 状态 State |",
+        "|---|---|---|---|---|---|",
+    ]
+    for item in checklist["items"]:
+        lines.append(
+            f"| {item['category_zh']} {item['category']} | {item['file']} | "
+            f"{item['records']} ({item['records_in_export']}) | {item['date_from'] or '-'} | "
+            f"{item['date_to'] or '-'} | {item['state_zh']} |"
+        )
+    lines += ["", "## 未交付记录 Excluded customers", ""]
+    for reason, count in checklist["excluded_customers"].items() or {"none": 0}.items():
+        lines.append(f"- {reason}: {count}")
+    return "\n".join(lines) + "\n"
+
+
+def _confirmation(checklist: dict[str, Any], digest: str, oxum: str) -> str:
+    return "\n".join([
+        f"# 数据交接确认书 Data handover confirmation: {checklist['company']}",
+        "",
+        "The parties confirm that the transfer package identified below was delivered and "
+        "received complete, and that its integrity was verified with `valuation handover "
+        "verify`.",
+        "",
+        f"- Package: BagIt bag `bag/` of target `{checklist['target']}`",
+        f"- Scope: {checklist['scope_statement']}",
+        f"- SHA-256 of tagmanifest-sha256.txt: `{digest}`",
+        f"- Payload-Oxum (bytes.files): `{oxum}`",
+        "",
+        "| 数据类别 Category | 记录数 Records |",
+        "|---|---|",
+        *(f"| {i['category_zh']} {i['category']} | {i['records']} |" for i in checklist["items"]),
+        "",
+        "转让方 Seller: ____________________  日期 Date: __________",
+        "",
+        "受让方 Buyer: _____________________  日期 Date: __________",
+        "",
+    ])
+
+
+def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
+                   scope: str | None = None) -> HandoverResult:
+    """Build the transfer package of a target (personal data: see the module docstring).
+
+    Parameters
+    ----------
+    params : DealParams
+        The target; ``paths.handover_dir`` must be set and ``handover.scope`` gives the
+        default scope.
+    key : bytes
+        The deal key (tokens in the roster match the analysis dataset's).
+    ingest_result : IngestResult, optional
+        Already-read exports; read with :func:`valuation.ingest.read_exports` when omitted.
+    scope : str, optional
+        ``transferable`` (default from params), ``transferable_contactable`` or ``all``.
+
+    Returns
+    -------
+    HandoverResult
+    """
+    from valuation.ingest import read_exports
+    from valuation.privacy.gate import build_analysis_tables
+
+    scope = scope or params.handover.scope
+    folder = handover_folder(params)
+    result = ingest_result if ingest_result is not None else read_exports(params)
+    analysis = build_analysis_tables(result, params, key)
+    raw = result.tables
+    in_scope, excluded = _scope_customers(raw["customers"], analysis["customers"], scope)
+    keep_ids = set(raw["customers"].loc[in_scope, "customer_id"].dropna())
+    tables = {"customers": raw["customers"][in_scope.to_numpy()]}
+    for table in TABLES[1:]:
+        frame = raw[table]
+        tables[table] = frame[frame["customer_id"].isin(keep_ids).to_numpy()]
+    totals = {table: len(raw[table]) for table in TABLES}
+    checklist = _checklist(params, scope, tables, excluded, totals)
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{params.target}.", dir=folder.parent))
+    try:
+        bag_dir = staging / "bag"
+        bag_dir.mkdir()
+        for table, frame in tables.items():
+            frame.to_csv(bag_dir / f"{table}.csv", index=False, encoding="utf-8",
+                         date_format="%Y-%m-%d")
+        bag = bagit.make_bag(
+            str(bag_dir),
+            bag_info={
+                "Source-Organization": params.name,
+                "External-Identifier": f"{params.target}-handover",
+                "External-Description": f"Customer data transfer, scope: {scope}",
+                "Bagging-Date": params.as_of.isoformat(),
+            },
+            checksums=list(CHECKSUMS),
+        )
+        (bag_dir / "handover-checklist.json").write_text(
+            json.dumps(checklist, ensure_ascii=False, indent=2), encoding="utf-8")
+        (bag_dir / "handover-checklist.md").write_text(_checklist_markdown(checklist),
+                                                        encoding="utf-8")
+        bag.save(manifests=True)
+        digest = sha256_file(bag_dir / "tagmanifest-sha256.txt")
+        oxum = bag.info.get("Payload-Oxum", "")
+        (staging / "confirmation.md").write_text(_confirmation(checklist, digest, oxum),
+                                                  encoding="utf-8")
+        customers = analysis["customers"][in_scope.to_numpy()]
+        roster = pd.DataFrame({
+            "customer_token": customers["customer_token"].to_numpy(),
+            "customer_id": tables["customers"]["customer_id"].to_numpy(),
+            "channel": _channel(customers).to_numpy(),
+        })
+        roster.to_csv(staging / "notification-roster.csv", index=False, encoding="utf-8")
+        status = roster[["customer_token"]].assign(
+            status=roster["channel"].map(lambda c: "unreachable" if c == "none" else "pending"),
+            notified_on="", note="")
+        status.to_csv(staging / "notification-status.csv", index=False, encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+    counts = {table: int(len(frame)) for table, frame in tables.items()}
+    append_entry(log_path(params), {
+        "operator": params.privacy.operator,
+        "purpose": "transfer of customer data to the new owner after signing",
+        "legal_basis": "PIPL Art. 22 (transfer in a merger or acquisition)",
+        "assessment_ref": params.privacy.assessment_ref,
+        "target": params.target,
+        "action": "handover: transfer package built",
+        "scope": scope,
+        "row_counts": counts,
+        "excluded_customers": excluded,
+        "outputs": [{"path": str(folder / "bag"), "tagmanifest_sha256": digest}],
+    })
+    return HandoverResult(folder=folder, bag=folder / "bag", scope=scope, counts=counts,
+                          excluded=excluded, tag_manifest_sha256=digest)
+
+
+@dataclass
+class BagCheck:
+    """The outcome of :func:`verify_bag`: ``ok`` and one line per difference found."""
+
+    ok: bool
+    differences: list[str]
+    payload_files: int
+
+
+def verify_bag(path: str | Path) -> BagCheck:
+    """Check a transfer package for completeness and every checksum.
+
+    Parameters
+    ----------
+    path : str or Path
+        The bag folder, or the package folder holding ``bag/``.
+
+    Returns
+    -------
+    BagCheck
+        ``differences`` names each missing, added or altered file.
+    """
+    path = Path(path)
+    if (path / "bag" / "bagit.txt").exists():
+        path = path / "bag"
+    if not (path / "bagit.txt").exists():
+        raise HandoverError(f"{path}: not a BagIt bag (no bagit.txt); give the bag folder")
+    try:
+        bag = bagit.Bag(str(path))
+    except bagit.BagError as exc:
+        raise HandoverError(f"{path}: cannot read the bag: {exc}") from None
+    differences: list[str] = []
+    try:
+        bag.validate(processes=1)
+    except bagit.BagValidationError as exc:
+        for detail in exc.details or []:
+            differences.append(_describe(detail))
+        if not exc.details:
+            differences.append(str(exc.message))
+    return BagCheck(ok=not differences, differences=differences,
+                    payload_files=len(list(bag.payload_files())))
+
+
+def _describe(detail: Any) -> str:
+    if isinstance(detail, bagit.ChecksumMismatch):
+        return f"altered: {detail.path} ({detail.algorithm} differs)"
+    if isinstance(detail, bagit.FileMissing):
+        return f"missing: {detail.path}"
+    if isinstance(detail, bagit.UnexpectedFile):
+        return f"not in the manifest: {detail.path}"
+    return str(detail)
+
+
+def notification_status(params: DealParams) -> dict[str, int]:
+    """Count customers notified, pending and unreachable from the seller's status file.
+
+    Raises
+    ------
+    HandoverError
+        When the status file is missing, has unknown statuses, or does not cover exactly
+        the customers of the roster.
+    """
+    folder = handover_folder(params)
+    roster_file, status_file = folder / "notification-roster.csv", folder / "notification-status.csv"
+    if not roster_file.exists() or not status_file.exists():
+        raise HandoverError(f"{folder}: no roster; run `valuation handover <params.yaml>` first")
+    roster = pd.read_csv(roster_file, dtype=str)
+    status = pd.read_csv(status_file, dtype=str, keep_default_na=False)
+    unknown = sorted(set(status["status"]) - set(STATUSES))
+    if unknown:
+        rows = status.index[status["status"].isin(unknown)][:5] + 2
+        raise HandoverError(
+            f"{status_file}: unknown status {unknown} at row(s) {list(rows)}; "
+            f"allowed: {', '.join(STATUSES)}")
+    missing = set(roster["customer_token"]) - set(status["customer_token"])
+    extra = set(status["customer_token"]) - set(roster["customer_token"])
+    if missing or extra:
+        raise HandoverError(
+            f"{status_file}: {len(missing)} customer(s) of the roster are missing and "
+            f"{len(extra)} are not in the roster; restore the rows from notification-roster.csv")
+    counts = {s: int((status["status"] == s).sum()) for s in STATUSES}
+    counts["total"] = int(len(status))
+    return counts
+
+
+def destroy_target(params: DealParams, *, include_key: bool = False,
+                   operator: str | None = None) -> dict[str, Any]:
+    """Delete a target's work folder (and, when asked, its key file), and record it.
+
+    The record appended to the processing log says what was destroyed (each file's path and
+    SHA-256 taken just before deletion), when, how and by whom. Tokens can no longer be
+    linked to anyone once the key is gone. A key given by an environment variable cannot be
+    deleted by the workbench; the record says so.
+
+    Returns
+    -------
+    dict
+        The log entry as written.
+    """
+    from valuation.privacy.keys import demo_key_path
+
+    destroyed: list[dict[str, str]] = []
+    work = params.work_dir
+    if work.exists():
+        for file in sorted(p for p in work.rglob("*") if p.is_file()):
+            destroyed.append({"path": str(file), "sha256": sha256_file(file)})
+        shutil.rmtree(work)
+    key_note = "deal key kept"
+    if include_key:
+        key_file = params.privacy.key_file or (demo_key_path(params) if params.privacy.demo_key
+                                               else None)
+        if key_file is not None and Path(key_file).exists():
+            destroyed.append({"path": str(key_file), "sha256": sha256_file(key_file)})
+            Path(key_file).unlink()
+            key_note = "deal key file deleted: tokens can no longer be linked to anyone"
+        else:
+            key_note = (f"no key file to delete; a key in the environment variable "
+                        f"{params.privacy.key_env} must be destroyed by its holder")
+    return append_entry(log_path(params), {
+        "operator": operator or params.privacy.operator,
+        "purpose": params.privacy.purpose,
+        "legal_basis": params.privacy.legal_basis,
+        "assessment_ref": params.privacy.assessment_ref,
+        "target": params.target,
+        "action": "destroy",
+        "how": "files unlinked and folders removed (no overwrite); " + key_note,
+        "destroyed_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "destroyed": destroyed,
+        "files": len(destroyed),
+    })

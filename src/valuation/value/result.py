@@ -1,0 +1,161 @@
+"""``ValuationResult``: every number and table of one valuation, aggregates only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+def _clean(value):
+    """JSON-ready: numpy scalars to Python, NaN/inf to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if value is pd.NA or value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame, index_name: str | None = None) -> list[dict]:
+    data = frame.reset_index() if index_name or frame.index.name else frame
+    return _clean(data.to_dict(orient="records"))
+
+
+@dataclass
+class ValuationResult:
+    """The valuation of one target's customer base and the negotiation position.
+
+    Attributes
+    ----------
+    target, side : str
+    assumptions : dict
+    equity : DataFrame
+        Customer equity per consent cohort.
+    streams : DataFrame
+        Equity of all customers per revenue stream (purchases, memberships).
+    bridge : DataFrame
+        The value bridge; the last row is ``transferable_value``.
+    value : float
+        Value of the transferable base (point estimate).
+    range : DataFrame
+        Percentiles of the value (bootstrap, parameter, combined).
+    replicates : DataFrame
+        The replicate distribution.
+    tornado, scenario_grid, concentration_top, concentration_segments : DataFrame
+    positions : DataFrame
+        Anchor, target, walk-away.
+    zone : dict
+    price_checks : DataFrame
+    earn_out : dict
+    risks : DataFrame
+    models : dict
+        Fitted parameters per model (aggregates).
+    notes : list of str
+    """
+
+    target: str
+    side: str
+    assumptions: dict
+    equity: pd.DataFrame
+    streams: pd.DataFrame
+    bridge: pd.DataFrame
+    value: float
+    range: pd.DataFrame
+    replicates: pd.DataFrame
+    tornado: pd.DataFrame
+    scenario_grid: pd.DataFrame
+    concentration_top: pd.DataFrame
+    concentration_segments: pd.DataFrame
+    positions: pd.DataFrame
+    zone: dict
+    price_checks: pd.DataFrame
+    earn_out: dict
+    risks: pd.DataFrame
+    models: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def percentile(self, p: int) -> float:
+        """The combined value at percentile ``p`` (one of 5, 10, 25, 40, 50, 60, 75, 90, 95)."""
+        return float(self.range.loc[f"P{p}", "combined"])
+
+    def to_json_dict(self) -> dict:
+        """Aggregates only (no customer token, no per-customer row), JSON-serialisable."""
+        grid = self.scenario_grid.copy()
+        grid.columns = [f"{c:g}" for c in grid.columns]
+        replicates = self.replicates["combined"].dropna().to_numpy()
+        hist, edges = (np.histogram(replicates, bins=20) if len(replicates)
+                       else (np.array([]), np.array([])))
+        return _clean({
+            "target": self.target,
+            "side": self.side,
+            "assumptions": self.assumptions,
+            "value": round(self.value, 2),
+            "equity": _records(self.equity),
+            "streams": _records(self.streams),
+            "bridge": _records(self.bridge[["step", "label", "amount", "kind", "explanation"]]),
+            "range": _records(self.range.rename_axis("percentile")),
+            "replicates": {"n": int(len(self.replicates)),
+                           "failed": int(self.replicates["combined"].isna().sum()),
+                           "histogram": {"counts": hist.tolist(), "edges": edges.tolist()}},
+            "tornado": _records(self.tornado),
+            "scenario_grid": _records(grid.rename_axis("one_off_loss")),
+            "concentration": {"top": _records(self.concentration_top),
+                              "segments": _records(self.concentration_segments)},
+            "positions": _records(self.positions),
+            "zone": self.zone,
+            "price_checks": _records(self.price_checks),
+            "earn_out": self.earn_out,
+            "risks": _records(self.risks),
+            "models": self.models,
+            "notes": self.notes,
+        })
+
+    def summary(self, lang: str = "en") -> str:
+        """A short plain-text summary in English (``en``) or Chinese (``zh``)."""
+        p10, p50, p90 = self.percentile(10), self.percentile(50), self.percentile(90)
+        pos = self.positions["price"]
+        gross = float(self.bridge.loc[self.bridge["step"] == "gross_equity", "amount"].iloc[0])
+        top_risk = self.risks.index[0] if len(self.risks) else "-"
+        eo = self.earn_out
+        if lang == "zh":
+            side = "买方" if self.side == "buyer" else "卖方"
+            lines = [
+                f"{self.target}：可转让客户资产价值 ¥{self.value:,.0f}"
+                f"（P10 ¥{p10:,.0f} / P50 ¥{p50:,.0f} / P90 ¥{p90:,.0f}）。",
+                f"全部客户的客户资产总额 ¥{gross:,.0f}，经数据质量扣减、不可转让客户、"
+                "控制权变更流失、通知成本（《个人信息保护法》第二十二条）及整合成本后得出。",
+                f"{side}立场：开价 ¥{pos['anchor']:,.0f}，目标 ¥{pos['target']:,.0f}，"
+                f"底线 ¥{pos['walk_away']:,.0f}。",
+                f"对赌（earn-out）：价格的 {eo['share']:.0%}（¥{eo['amount']:,.0f}）"
+                f"取决于转让后 12 个月留存的学员数（预期 {eo['expected_retained']:,.0f} 人）。",
+                f"最大风险：{top_risk}。",
+            ]
+        else:
+            lines = [
+                f"{self.target}: the transferable customer base is worth CNY {self.value:,.0f} "
+                f"(P10 {p10:,.0f} / P50 {p50:,.0f} / P90 {p90:,.0f}).",
+                f"Gross equity of all customers CNY {gross:,.0f}, less the data-quality "
+                "haircut, customers that cannot be transferred, change-of-owner attrition, "
+                "notification (PIPL Art. 22) and integration costs.",
+                f"As {self.side}: anchor CNY {pos['anchor']:,.0f}, target "
+                f"{pos['target']:,.0f}, walk away at {pos['walk_away']:,.0f}.",
+                f"Earn-out: {eo['share']:.0%} of the price (CNY {eo['amount']:,.0f}) contingent "
+                f"on customers retained 12 months after transfer (expected "
+                f"{eo['expected_retained']:,.0f}).",
+                f"Largest risk: {top_risk}.",
+            ]
+        if self.zone.get("asking_price") is not None:
+            lines.append(("议价区间：" if lang == "zh" else "Agreement zone: ") + self.zone["note"])
+        return "\n".join(lines)

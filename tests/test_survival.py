@@ -1,0 +1,400 @@
+"""Survival table, Kaplan-Meier, log-rank, Cox PH, Weibull AFT and the change-of-owner curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate
+
+from _survival_fixtures import AS_OF, SHAPE, TRUE_LOG_HR, load_sample, synthetic_tables
+from valuation.errors import ModelInputError, NotFittedError
+from valuation.survival import (
+    ChurnModel,
+    change_of_owner_scenario,
+    design_matrix,
+    kaplan_meier_curves,
+    logrank_tests,
+    median_lifetimes,
+    pairwise_logrank,
+    survival_table,
+    weibull_remaining_days,
+)
+
+D = pd.Timestamp
+
+
+def _tiny_tables() -> dict[str, pd.DataFrame]:
+    customers = pd.DataFrame(
+        {
+            "customer_token": pd.array(["a", "b", "c", "d"], dtype="string"),
+            "channel": pd.array(["search", "wechat", None, "search"], dtype="string"),
+            "age_band": pd.array(["18-24", "<14", "25-34", None], dtype="string"),
+            "minor": pd.array([False, True, False, None], dtype="boolean"),
+            "city_tier": pd.array(["tier1", "tier2", "tier1", "other"], dtype="string"),
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.array(["o1", "o2", "o3", "o4", "o5", "o6", "o7"], dtype="string"),
+            "customer_token": pd.array(["a", "a", "b", "c", "d", "d", "e"], dtype="string"),
+            "category": pd.array(["data", "cloud", "programming", "data", "cloud", "data", "data"],
+                                 dtype="string"),
+            "order_date": [D("2025-01-01"), D("2025-02-01"), D("2024-01-01"), D("2025-06-01"),
+                           D("2025-01-01"), D("2025-01-01"), D("2024-06-01")],
+            "amount": [1000.0, 500.0, 20000.0, 300.0, 100.0, 900.0, 50.0],
+        }
+    )
+    activity = pd.DataFrame(
+        {
+            "customer_token": pd.array(["a", "d", "c"], dtype="string"),
+            "event_date": [D("2025-03-01"), D("2025-07-15"), D("2025-05-01")],
+        }
+    )
+    feedback = pd.DataFrame(
+        {
+            "customer_token": pd.array(["a", "a", "b"], dtype="string"),
+            "feedback_date": [D("2025-01-10"), D("2025-08-01"), D("2024-02-01")],
+            "score": [4.0, 1.0, 2.0],
+        }
+    )
+    return {"customers": customers, "orders": orders, "activity": activity, "feedback": feedback}
+
+
+# ---------------------------------------------------------------------------------------
+# survival table
+# ---------------------------------------------------------------------------------------
+def test_survival_table_known_answers():
+    table = survival_table(_tiny_tables(), "2025-06-30", inactivity_days=90)
+    assert list(table.index) == ["a", "b", "c", "d", "e"]
+    a, b, c, d, e = (table.loc[t] for t in "abcde")
+    # a: first order 01-01, last activity 03-01 -> 59 days; inactive 121 days > 90 -> churned
+    assert (a["duration"], a["days_inactive"], a["event"]) == (59, 121, 1)
+    assert a["first_category"] == "data" and a["first_order_value"] == 1000.0
+    assert a["satisfaction"] == 4.0  # the score dated after as_of is ignored
+    assert a["n_orders"] == 2 and a["revenue"] == 1500.0
+    # b: one-off customer who left long ago: duration 0, churned
+    assert (b["duration"], b["event"]) == (0, 1)
+    assert b["minor"] and b["age_band"] == "<14"
+    # c: order 06-01 after activity 05-01 -> censored, duration 0; missing channel -> unknown
+    assert (c["duration"], c["event"]) == (0, 0)
+    assert c["channel"] == "unknown" and np.isnan(c["satisfaction"]) and not c["satisfaction_known"]
+    # d: activity after as_of is not a sign of life; two orders the first day -> larger one
+    assert (d["duration"], d["days_inactive"], d["event"]) == (0, 180, 1)
+    assert d["first_category"] == "data" and d["first_order_value"] == 900.0
+    assert d["age_band"] == "unknown" and not d["minor"]
+    # e: orphan order (no customer record) -> every attribute unknown
+    assert e["channel"] == "unknown" and e["city_tier"] == "unknown"
+
+
+def test_survival_table_threshold_boundary_is_strict():
+    table = survival_table(_tiny_tables(), "2025-06-30", inactivity_days=180)
+    assert table.loc["d", "days_inactive"] == 180 and table.loc["d", "event"] == 0
+    assert survival_table(_tiny_tables(), "2025-06-30", 179).loc["d", "event"] == 1
+
+
+def test_survival_table_never_reads_after_as_of():
+    tables = synthetic_tables(n=300, seed=3)
+    before = survival_table(tables, "2024-12-31", 180)
+    cut = D("2024-12-31")
+    truncated = {
+        "customers": tables["customers"],
+        "orders": tables["orders"].loc[tables["orders"]["order_date"] <= cut],
+        "activity": tables["activity"].loc[tables["activity"]["event_date"] <= cut],
+        "feedback": tables["feedback"].loc[tables["feedback"]["feedback_date"] <= cut],
+    }
+    pd.testing.assert_frame_equal(before, survival_table(truncated, cut, 180))
+    # and the future really held information that would have changed the answer
+    assert not before["duration"].equals(survival_table(tables, AS_OF, 180)
+                                         .reindex(before.index)["duration"])
+
+
+def test_survival_table_does_not_modify_inputs():
+    tables = _tiny_tables()
+    copies = {k: v.copy() for k, v in tables.items()}
+    survival_table(tables, "2025-06-30", 90)
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(frame, copies[name])
+
+
+def test_survival_table_errors_are_clear():
+    tables = _tiny_tables()
+    with pytest.raises(ModelInputError, match="no orders dated on or before 2020-01-01"):
+        survival_table(tables, "2020-01-01", 90)
+    broken = {**tables, "orders": tables["orders"].drop(columns=["order_date"])}
+    with pytest.raises(ModelInputError, match="'orders' lacks column"):
+        survival_table(broken, "2025-06-30", 90)
+
+
+def test_design_matrix_treatment_coding_and_imputation():
+    table = survival_table(_tiny_tables(), "2025-06-30", 90)
+    x = design_matrix(table, ["channel", "satisfaction", "first_order_value"],
+                      reference={"channel": "search"}, scale={"first_order_value": 1000})
+    assert list(x.columns) == ["channel[unknown]", "channel[wechat]", "satisfaction",
+                               "satisfaction_missing", "first_order_value"]
+    assert x.loc["b", "channel[wechat]"] == 1.0 and x.loc["a", "channel[wechat]"] == 0.0
+    assert x.loc["c", "satisfaction"] == pytest.approx(3.0)  # mean of 4 and 2
+    assert x.loc["c", "satisfaction_missing"] == 1.0
+    assert x.loc["b", "first_order_value"] == pytest.approx(20.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Kaplan-Meier and log-rank
+# ---------------------------------------------------------------------------------------
+def _km_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"duration": [1, 2, 2, 3, 4], "event": [1, 1, 0, 1, 0],
+         "channel": ["x", "x", "x", "x", "x"]},
+        index=pd.Index(list("vwxyz"), name="customer_token"),
+    )
+
+
+def test_kaplan_meier_known_answer():
+    curve = kaplan_meier_curves(_km_table())
+    survival = curve.set_index("days")["survival"]
+    # product-limit by hand: 4/5, then x 3/4, then x 1/2
+    assert survival.loc[1.0] == pytest.approx(0.8)
+    assert survival.loc[2.0] == pytest.approx(0.6)
+    assert survival.loc[3.0] == pytest.approx(0.3)
+    assert (curve["ci_lower"] <= curve["survival"] + 1e-12).all()
+    assert (curve["ci_upper"] >= curve["survival"] - 1e-12).all()
+    medians = median_lifetimes(_km_table())
+    assert medians.loc[0, "median_days"] == 3.0 and medians.loc[0, "churned"] == 3
+
+
+def test_segments_below_min_size_are_left_out():
+    table = survival_table(synthetic_tables(n=300, seed=5), AS_OF, 180)
+    table.loc[table.index[:3], "channel"] = "rare"
+    groups = set(kaplan_meier_curves(table, "channel", min_group_size=5)["group"])
+    assert "rare" not in groups and {"search", "wechat", "offline"} <= groups
+    assert "rare" in set(median_lifetimes(table, "channel")["group"])
+
+
+@pytest.fixture(scope="module")
+def synthetic_table() -> pd.DataFrame:
+    return survival_table(synthetic_tables(), AS_OF, 180)
+
+
+def test_logrank_detects_real_differences_only(synthetic_table):
+    tests = logrank_tests(synthetic_table, ["channel", "city_tier"]).set_index("segment")
+    assert tests.loc["channel", "p"] < 1e-4  # planted effect
+    assert tests.loc["city_tier", "p"] > 0.01  # no effect planted
+    assert tests.loc["channel", "groups"] == 3 and tests.loc["channel", "dof"] == 2
+    pairs = pairwise_logrank(synthetic_table, "channel")
+    assert len(pairs) == 3
+    offline_wechat = pairs.loc[(pairs["group_a"] == "offline") & (pairs["group_b"] == "wechat")]
+    assert offline_wechat["p"].iloc[0] < 1e-4
+
+
+# ---------------------------------------------------------------------------------------
+# Cox PH and Weibull AFT
+# ---------------------------------------------------------------------------------------
+COVARIATES = ["channel", "first_category", "first_order_value", "satisfaction", "minor",
+              "age_band", "city_tier"]
+REFERENCE = {"channel": "search", "first_category": "programming", "age_band": "18-24"}
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_table) -> ChurnModel:
+    return ChurnModel(COVARIATES, reference=REFERENCE, random_state=1).fit(synthetic_table)
+
+
+def test_cox_recovers_planted_log_hazard_ratios(fitted):
+    drivers = fitted.drivers_
+    for covariate, truth in TRUE_LOG_HR.items():
+        row = drivers.loc[covariate]
+        assert row["coef_lower"] <= truth <= row["coef_upper"], covariate
+        assert np.sign(row["coef"]) == np.sign(truth)
+        assert row["hazard_ratio"] == pytest.approx(np.exp(row["coef"]))
+    # age_band[<14] is the same column as minor: dropped, not fitted twice
+    assert fitted.dropped_ == ["age_band[<14]"]
+    # no effect planted on city tier
+    for covariate in ("city_tier[other]", "city_tier[tier2]"):
+        assert drivers.loc[covariate, "coef_lower"] <= 0 <= drivers.loc[covariate, "coef_upper"]
+
+
+def test_cox_concordance_and_ph_check(fitted):
+    assert 0.58 < fitted.concordance_ < 0.8
+    ph = fitted.ph_check_
+    assert set(ph.index) == set(fitted.columns_)
+    assert {"test_statistic", "p", "violated"} <= set(ph.columns)
+    # the simulated hazards are proportional by construction
+    assert ph["violated"].sum() <= 2
+
+
+def test_batch_mode_gives_the_same_fit(synthetic_table):
+    quick = ChurnModel(["channel", "minor"], batch_threshold=0, check_ph=False).fit(synthetic_table)
+    plain = ChurnModel(["channel", "minor"], batch_threshold=10**9, check_ph=False).fit(
+        synthetic_table
+    )
+    pd.testing.assert_series_equal(quick.drivers_["coef"], plain.drivers_["coef"], atol=1e-6)
+
+
+def test_weibull_aft_matches_the_generator(fitted, synthetic_table):
+    # Weibull PH with log HR beta is Weibull AFT with coefficient -beta / shape
+    _, shape = fitted.weibull_parameters(synthetic_table.iloc[:1])
+    assert shape == pytest.approx(SHAPE, abs=0.12)
+    lam = fitted.aft_.params_.loc["lambda_"]
+    assert lam["channel[offline]"] == pytest.approx(-TRUE_LOG_HR["channel[offline]"] / SHAPE,
+                                                    abs=0.25)
+
+
+def test_weibull_remaining_days_closed_form_matches_integration():
+    scale, shape, age = 400.0, 0.7, 250.0
+
+    def conditional(u: float) -> float:
+        return np.exp(-((age + u) / scale) ** shape + (age / scale) ** shape)
+
+    full, _ = integrate.quad(conditional, 0, np.inf, limit=200)
+    capped, _ = integrate.quad(conditional, 0, 365)
+    assert weibull_remaining_days(np.array([scale]), shape, np.array([age]))[0] == pytest.approx(
+        full, rel=1e-6)
+    assert weibull_remaining_days(np.array([scale]), shape, np.array([age]), 365)[0] == \
+        pytest.approx(capped, rel=1e-6)
+    # far in the tail the asymptotic branch takes over, continuously
+    old = np.array([scale * 600 ** (1 / shape) * 0.999, scale * 600 ** (1 / shape) * 1.001])
+    values = weibull_remaining_days(np.full(2, scale), shape, old)
+    assert values[0] == pytest.approx(values[1], rel=0.01)
+
+
+def test_expected_remaining_lifetime_agrees_with_lifelines(fitted, synthetic_table):
+    rows = synthetic_table.loc[synthetic_table["event"] == 0].iloc[:3]
+    ours = fitted.expected_remaining_lifetime(rows, horizon_days=2000)
+    x = fitted.design(rows)
+    age = rows["duration"].to_numpy() + 1.0
+    times = np.linspace(0, 2000, 4001)
+    surv = fitted.aft_.predict_survival_function(x, times=times, conditional_after=age)
+    numeric = np.trapezoid(surv.to_numpy(), times, axis=0)
+    np.testing.assert_allclose(ours["expected_remaining_days"].to_numpy(), numeric, rtol=1e-3)
+    median = fitted.aft_.predict_median(x, conditional_after=age).to_numpy().reshape(-1)
+    np.testing.assert_allclose(ours["median_remaining_days"].to_numpy(), median, rtol=1e-3)
+
+
+def test_churn_probability_is_zero_for_no_time_and_grows(fitted, synthetic_table):
+    rows = synthetic_table.iloc[:50]
+    assert np.allclose(fitted.churn_probability(rows, 0.0), 0.0)
+    p90, p365 = fitted.churn_probability(rows, 90.0), fitted.churn_probability(rows, 365.0)
+    assert (p365 >= p90).all() and (p365 > p90).any()
+
+
+def test_not_fitted_and_too_small():
+    with pytest.raises(NotFittedError):
+        ChurnModel().risk_score(_km_table())
+    with pytest.raises(ModelInputError, match="at least 10 customers"):
+        ChurnModel(["channel"]).fit(_km_table())
+
+
+# ---------------------------------------------------------------------------------------
+# change of owner
+# ---------------------------------------------------------------------------------------
+def test_scenario_without_shock_equals_baseline(fitted, synthetic_table):
+    result = fitted.change_of_owner(synthetic_table, one_off_loss=0.0, hazard_multiplier=1.0,
+                                    hazard_months=12, months=24)
+    np.testing.assert_allclose(result.curve["scenario_retention"], result.curve["baseline_retention"])
+    np.testing.assert_allclose(result.customers["scenario_remaining_days"],
+                               result.customers["baseline_remaining_days"], rtol=1e-9)
+    assert len(result.customers) == int((synthetic_table["event"] == 0).sum())
+
+
+def test_scenario_loss_and_multiplier_known_answers(fitted, synthetic_table):
+    loss = fitted.change_of_owner(synthetic_table, one_off_loss=0.1, hazard_multiplier=1.0,
+                                  hazard_months=12, months=24)
+    np.testing.assert_allclose(loss.curve["scenario_customers"],
+                               0.9 * loss.curve["baseline_customers"])
+    np.testing.assert_allclose(loss.customers["scenario_remaining_days"],
+                               0.9 * loss.customers["baseline_remaining_days"], rtol=1e-9)
+    assert loss.curve.loc[0, "baseline_retention"] == 1.0
+
+    one = synthetic_table.loc[synthetic_table["event"] == 0].iloc[:1]
+    stress = fitted.change_of_owner(one, one_off_loss=0.0, hazard_multiplier=2.0,
+                                    hazard_months=6, months=12)
+    base, scen = stress.curve["baseline_retention"], stress.curve["scenario_retention"]
+    np.testing.assert_allclose(scen[:7], base[:7] ** 2)  # doubled hazard while stressed
+    np.testing.assert_allclose(scen[6:] / scen[6], base[6:] / base[6])  # baseline afterwards
+
+    # expected remaining lifetime under the scenario by numerical integration
+    scale, shape = fitted.weibull_parameters(one)
+    lam, age, h = scale.iloc[0], one["duration"].iloc[0] + 1.0, 6 * 365.25 / 12
+
+    def cumhaz(t: float) -> float:
+        return (t / lam) ** shape
+
+    def survival(u: float) -> float:
+        stressed = 2.0 * (cumhaz(age + min(u, h)) - cumhaz(age))
+        return np.exp(-stressed - (cumhaz(age + max(u, h)) - cumhaz(age + h)))
+
+    numeric = integrate.quad(survival, 0, h)[0] + integrate.quad(survival, h, np.inf, limit=200)[0]
+    assert stress.customers["scenario_remaining_days"].iloc[0] == pytest.approx(numeric, rel=1e-5)
+    assert stress.customers["scenario_remaining_days"].iloc[0] < \
+        stress.customers["baseline_remaining_days"].iloc[0]
+
+
+def test_change_of_owner_scenario_reads_params(fitted, synthetic_table):
+    class _P:  # the two DealParams sections the scenario reads
+        class deal:
+            class change_of_owner:
+                one_off_loss, hazard_multiplier, hazard_months = 0.2, 1.0, 12
+
+        class economics:
+            horizon_years = 5
+
+    result = change_of_owner_scenario(fitted, synthetic_table, _P, months=6)
+    np.testing.assert_allclose(result.curve["scenario_retention"],
+                               0.8 * result.curve["baseline_retention"])
+    assert (result.customers["baseline_remaining_days"] <= 5 * 365.25 + 1e-6).all()
+    with pytest.raises(ModelInputError, match="one_off_loss"):
+        fitted.change_of_owner(synthetic_table, one_off_loss=1.5, hazard_multiplier=1.0,
+                               hazard_months=1)
+
+
+# ---------------------------------------------------------------------------------------
+# sample targets
+# ---------------------------------------------------------------------------------------
+def _sample_model(target: str, tmp_path) -> tuple[ChurnModel, dict]:
+    tables, params, truth = load_sample(target, tmp_path)
+    table = survival_table(tables, params.as_of, params.churn.inactivity_days)
+    spec = truth["generator"].get("survival", {})
+    return table, params, spec
+
+
+@pytest.mark.slow
+def test_bootcamp_recovers_generator_log_hazard_ratios(tmp_path):
+    table, _, spec = _sample_model("bootcamp", tmp_path)
+    truth = spec["log_hazard_ratios"]
+    model = _fit_like_generator(table, spec)
+    drivers = model.drivers_
+    for name, value in truth.items():
+        assert name in drivers.index, name
+        row = drivers.loc[name]
+        assert row["coef_lower"] <= value <= row["coef_upper"], (name, value, row.to_dict())
+        if abs(value) > 0.1:
+            assert np.sign(row["coef"]) == np.sign(value), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["online_school", "cert_school"])
+def test_zero_effect_samples_have_intervals_around_zero(target, tmp_path):
+    table, _, spec = _sample_model(target, tmp_path)
+    model = _fit_like_generator(table, spec)
+    covers = (model.drivers_["coef_lower"] <= 0) & (0 <= model.drivers_["coef_upper"])
+    assert covers.mean() >= 0.75, model.drivers_
+
+
+def _fit_like_generator(table: pd.DataFrame, spec: dict) -> ChurnModel:
+    """Fit Cox with the generator's covariates: reference = the level without a coefficient."""
+    names = list(spec.get("log_hazard_ratios", {}))
+    covariates, reference = [], {}
+    for name in names:
+        base = name.split("[", 1)[0]
+        if base not in covariates:
+            covariates.append(base)
+    for covariate in covariates:
+        if covariate in table.columns and not pd.api.types.is_numeric_dtype(table[covariate]) \
+                and table[covariate].dtype != bool:
+            with_coef = {n.split("[", 1)[1].rstrip("]") for n in names if n.startswith(covariate + "[")}
+            others = sorted(set(table[covariate].astype(str)) - with_coef - {"unknown"})
+            if others:
+                reference[covariate] = others[0]
+    scale = spec.get("scale", {})
+    return ChurnModel(covariates or list(COVARIATES), reference=reference, scale=scale,
+                      check_ph=False, random_state=0).fit(table)
