@@ -2,9 +2,9 @@
 
 Writes, under a folder of the test's own (so parallel xdist workers never share one), a params
 YAML, dummy export files (the params loader checks they exist; the brief never reads them) and
-the token-only analysis dataset (Parquet) simulated by ``tests/test_value_fixtures``. The
-analysis dataset is what the brief reads, so the brief runs without ingest or the privacy gate
-(``run_brief(..., prepare=False)``).
+the token-only analysis dataset (Parquet) simulated by ``tests/test_value_fixtures``, written
+last so that ``analysis_is_stale`` sees it fresh: the brief (and a batch) runs without ingest or
+the privacy gate, on exactly the dataset a test chose.
 """
 
 from __future__ import annotations
@@ -34,14 +34,6 @@ def write_target(root: Path, target: str = "synthetic", *, side: str = "buyer",
         f"C1,{KNOWN_PERSONAL[3]},{KNOWN_PERSONAL[0]},{KNOWN_PERSONAL[1]},{KNOWN_PERSONAL[2]}\n",
         encoding="utf-8")
     (data / "orders.csv").write_text("order_id,customer_id,order_date,amount\n", encoding="utf-8")
-    work = root / "work" / target
-    analysis = work / "analysis"
-    analysis.mkdir(parents=True, exist_ok=True)
-    tables = synthetic_tables(n, seed)
-    for name, frame in tables.items():
-        if broken and name == "orders":
-            frame = frame.assign(amount=float("nan"), order_date=frame["order_date"].iloc[0])
-        frame.to_parquet(analysis / f"{name}.parquet", index=False)
     params = {
         "target": target, "name": f"Synthetic school {target}", "as_of": AS_OF.isoformat(),
         "calibration_end": "2024-12-31",
@@ -56,4 +48,13 @@ def write_target(root: Path, target: str = "synthetic", *, side: str = "buyer",
     }
     path = root / f"{target}.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    # written last, so the dataset is newer than every input and not stale (no ingest needed)
+    work = root / "work" / target
+    analysis = work / "analysis"
+    analysis.mkdir(parents=True, exist_ok=True)
+    tables = synthetic_tables(n, seed)
+    for name, frame in tables.items():
+        if broken and name == "orders":
+            frame = frame.assign(amount=float("nan"), order_date=frame["order_date"].iloc[0])
+        frame.to_parquet(analysis / f"{name}.parquet", index=False)
     return path

@@ -22,8 +22,8 @@ AS_OF = pd.Timestamp("2025-06-30")
 TRUE_LOG_HR = {
     "channel[offline]": -0.6,
     "channel[wechat]": 0.4,
-    "first_category[data]": -0.3,
-    "first_order_value": -0.2,  # per CNY 1,000
+    "category[data]": -0.3,
+    "first_order_value": -2.0,  # per CNY 10,000
     "minor": 0.5,
 }
 SHAPE = 1.2
@@ -53,8 +53,8 @@ def synthetic_tables(
     linear = (
         TRUE_LOG_HR["channel[offline]"] * (channel == "offline")
         + TRUE_LOG_HR["channel[wechat]"] * (channel == "wechat")
-        + TRUE_LOG_HR["first_category[data]"] * (category == "data")
-        + TRUE_LOG_HR["first_order_value"] * first_value / 1000.0
+        + TRUE_LOG_HR["category[data]"] * (category == "data")
+        + TRUE_LOG_HR["first_order_value"] * first_value / 10000.0
         + TRUE_LOG_HR["minor"] * minor
     )
     # Weibull PH: S(t|x) = exp(-(t/scale)^shape * exp(linear))

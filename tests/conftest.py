@@ -44,3 +44,31 @@ def cdnow_rfm(cdnow_transactions: pd.DataFrame) -> pd.DataFrame:
         observation_end="1998-06-30",
         time_unit="W",
     )
+
+
+def _sample_orders(target: str) -> tuple[pd.DataFrame, dict]:
+    """Raw canonical orders of a sample target (via valuation.ingest) and its ground truth."""
+    import json
+
+    folder = REPO / "data" / "samples" / target
+    params_path = REPO / "params" / f"{target}.yaml"
+    if not (folder / "ground_truth.json").exists() or not params_path.exists():
+        pytest.skip(f"sample target {target} not generated")
+    from valuation.ingest import read_exports
+    from valuation.params import load_params
+
+    truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+    orders = read_exports(load_params(params_path)).tables["orders"]
+    return orders, truth
+
+
+@pytest.fixture(scope="session")
+def online_school_orders() -> tuple[pd.DataFrame, dict]:
+    """Orders of the online_school sample (BG/NBD + Gamma-Gamma process) and its truth."""
+    return _sample_orders("online_school")
+
+
+@pytest.fixture(scope="session")
+def cert_school_orders() -> tuple[pd.DataFrame, dict]:
+    """Orders of the cert_school sample (sBG renewals) and its truth."""
+    return _sample_orders("cert_school")

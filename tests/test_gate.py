@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import pytest
 from valuation.analysis import analysis_is_stale, load_analysis
 from valuation.errors import InputError, LeakError, LogIntegrityError
 from valuation.params import parse_params
-from valuation.privacy.gate import run_gate
+from valuation.privacy.gate import build_customers, run_gate
 from valuation.privacy.identifiers import id_check_digit
 from valuation.privacy.log import verify_log
 from valuation.privacy.scanner import scan_path
@@ -250,3 +251,13 @@ def test_missing_optional_tables_and_columns_give_empty_typed_tables(params):
     assert out.tables["customers"]["person_token"].isna().all()
     assert not out.tables["customers"]["contactable"].any()
     assert out.cohort_counts["transferable"] == 0
+
+
+def test_dummy_flag_covers_invalid_dummies_and_dummies_are_not_contactable():
+    raw = PEOPLE.iloc[:4].copy().reset_index(drop=True)
+    raw["mobile"] = ["11111111111", "123-4567-8901", "138 8888 8888", "13912345678"]
+    raw["email"] = None
+    customers = build_customers(raw, KEY, dt.date(2025, 6, 30))
+    assert customers["mobile_dummy"].tolist() == [True, True, True, False]
+    assert customers["mobile_valid"].tolist() == [False, False, True, True]
+    assert customers["contactable"].tolist() == [False, False, False, True]

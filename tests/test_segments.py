@@ -131,3 +131,29 @@ def test_benchmark_needs_history_before_the_training_cutoff():
     tables = synthetic_tables(n=200, seed=1, years=1.0)
     with pytest.raises(ModelInputError, match="shorten the holdout"):
         churn_benchmark(tables, "2024-09-01", AS_OF)
+
+
+@pytest.mark.slow
+def test_online_school_benchmark_with_bgnbd(tmp_path):
+    from _survival_fixtures import load_sample
+
+    features = pytest.importorskip("valuation.features")
+    models = pytest.importorskip("valuation.models")
+    tables, params, _ = load_sample("online_school", tmp_path)
+    orders = tables["orders"].loc[tables["orders"]["amount"] > 0]
+    rfm = features.rfm_summary(orders, calibration_end=params.calibration_end, time_unit="W")
+    rfm = rfm.loc[rfm["T"] > 0]  # first purchase on the calibration day: no time observed
+    bgnbd = models.BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    p_alive = pd.Series(np.asarray(bgnbd.p_alive(rfm["frequency"], rfm["recency"], rfm["T"])),
+                        index=rfm.index)
+    result = churn_benchmark(tables, params.calibration_end, params.as_of,
+                             inactivity_days=params.churn.inactivity_days, p_alive=p_alive,
+                             min_cell_size=params.privacy.min_cell_size)
+    metrics = result.metrics.set_index("model")
+    assert set(metrics.index) == {"gradient_boosting", "cox", "bgnbd"}
+    assert (metrics["auc"] > 0.7).all()  # every model ranks churners far better than chance
+    assert metrics.loc["gradient_boosting", "brier"] < metrics.loc["gradient_boosting",
+                                                                   "brier_baseline"]
+    assert metrics.loc["bgnbd", "brier"] < metrics.loc["bgnbd", "brier_baseline"]
+    small = result.calibration.loc[result.calibration["suppressed"]]
+    assert small["mean_predicted"].isna().all()

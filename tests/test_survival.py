@@ -70,7 +70,7 @@ def test_survival_table_known_answers():
     a, b, c, d, e = (table.loc[t] for t in "abcde")
     # a: first order 01-01, last activity 03-01 -> 59 days; inactive 121 days > 90 -> churned
     assert (a["duration"], a["days_inactive"], a["event"]) == (59, 121, 1)
-    assert a["first_category"] == "data" and a["first_order_value"] == 1000.0
+    assert a["category"] == "data" and a["first_order_value"] == 1000.0
     assert a["satisfaction"] == 4.0  # the score dated after as_of is ignored
     assert a["n_orders"] == 2 and a["revenue"] == 1500.0
     # b: one-off customer who left long ago: duration 0, churned
@@ -81,7 +81,7 @@ def test_survival_table_known_answers():
     assert c["channel"] == "unknown" and np.isnan(c["satisfaction"]) and not c["satisfaction_known"]
     # d: activity after as_of is not a sign of life; two orders the first day -> larger one
     assert (d["duration"], d["days_inactive"], d["event"]) == (0, 180, 1)
-    assert d["first_category"] == "data" and d["first_order_value"] == 900.0
+    assert d["category"] == "data" and d["first_order_value"] == 900.0
     assert d["age_band"] == "unknown" and not d["minor"]
     # e: orphan order (no customer record) -> every attribute unknown
     assert e["channel"] == "unknown" and e["city_tier"] == "unknown"
@@ -189,9 +189,9 @@ def test_logrank_detects_real_differences_only(synthetic_table):
 # ---------------------------------------------------------------------------------------
 # Cox PH and Weibull AFT
 # ---------------------------------------------------------------------------------------
-COVARIATES = ["channel", "first_category", "first_order_value", "satisfaction", "minor",
+COVARIATES = ["channel", "category", "first_order_value", "satisfaction", "minor",
               "age_band", "city_tier"]
-REFERENCE = {"channel": "search", "first_category": "programming", "age_band": "18-24"}
+REFERENCE = {"channel": "search", "category": "programming", "age_band": "18-24"}
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +206,8 @@ def test_cox_recovers_planted_log_hazard_ratios(fitted):
         assert row["coef_lower"] <= truth <= row["coef_upper"], covariate
         assert np.sign(row["coef"]) == np.sign(truth)
         assert row["hazard_ratio"] == pytest.approx(np.exp(row["coef"]))
-    # age_band[<14] is the same column as minor: dropped, not fitted twice
-    assert fitted.dropped_ == ["age_band[<14]"]
+    # age_band "<14" is minor: no column of its own
+    assert "age_band[<14]" not in fitted.columns_ and fitted.dropped_ == []
     # no effect planted on city tier
     for covariate in ("city_tier[other]", "city_tier[tier2]"):
         assert drivers.loc[covariate, "coef_lower"] <= 0 <= drivers.loc[covariate, "coef_upper"]
@@ -350,7 +350,7 @@ def test_change_of_owner_scenario_reads_params(fitted, synthetic_table):
 # ---------------------------------------------------------------------------------------
 # sample targets
 # ---------------------------------------------------------------------------------------
-def _sample_model(target: str, tmp_path) -> tuple[ChurnModel, dict]:
+def _sample_model(target: str, tmp_path) -> tuple[pd.DataFrame, object, dict]:
     tables, params, truth = load_sample(target, tmp_path)
     table = survival_table(tables, params.as_of, params.churn.inactivity_days)
     spec = truth["generator"].get("survival", {})
@@ -381,20 +381,23 @@ def test_zero_effect_samples_have_intervals_around_zero(target, tmp_path):
 
 
 def _fit_like_generator(table: pd.DataFrame, spec: dict) -> ChurnModel:
-    """Fit Cox with the generator's covariates: reference = the level without a coefficient."""
-    names = list(spec.get("log_hazard_ratios", {}))
-    covariates, reference = [], {}
-    for name in names:
+    """Cox with the generator's covariates and reference levels (``first_order_value`` per
+    CNY 10,000, the model's default unit)."""
+    covariates = []
+    for name in spec.get("log_hazard_ratios", {}):
         base = name.split("[", 1)[0]
         if base not in covariates:
             covariates.append(base)
-    for covariate in covariates:
-        if covariate in table.columns and not pd.api.types.is_numeric_dtype(table[covariate]) \
-                and table[covariate].dtype != bool:
-            with_coef = {n.split("[", 1)[1].rstrip("]") for n in names if n.startswith(covariate + "[")}
-            others = sorted(set(table[covariate].astype(str)) - with_coef - {"unknown"})
-            if others:
-                reference[covariate] = others[0]
-    scale = spec.get("scale", {})
-    return ChurnModel(covariates or list(COVARIATES), reference=reference, scale=scale,
+    return ChurnModel(covariates or list(COVARIATES), reference=spec.get("reference_levels"),
                       check_ph=False, random_state=0).fit(table)
+
+
+def test_collinear_and_constant_columns_are_dropped(synthetic_table):
+    table = synthetic_table.assign(
+        category=synthetic_table["channel"].map({"search": "p", "wechat": "q", "offline": "r"}),
+        city_tier="tier1",
+    )
+    model = ChurnModel(["channel", "category", "city_tier", "minor"],
+                       reference={"channel": "search", "category": "p"}, check_ph=False).fit(table)
+    assert model.dropped_ == ["category[q]", "category[r]"]
+    assert model.columns_ == ["channel[offline]", "channel[wechat]", "minor"]

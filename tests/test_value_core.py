@@ -68,15 +68,20 @@ def test_weighted_bridge_equals_duplicated_customers():
 def test_grid_transactions_match_the_models_discounted_transactions(fitted):
     params, base = fitted
     stream = base.purchase_
-    rows = stream.rows_
+    rfm = stream.rfm_
     edges = time_grid(5.0)
-    tx = stream.expected_transactions(edges)
     mid = (edges[:-1] + edges[1:]) / 2
-    ours = tx @ (1.12 ** -mid)
-    model = stream.purchase_model_
-    theirs = np.asarray(model.discounted_expected_transactions(
-        rows[:, 0], rows[:, 1], rows[:, 2], 0.12, 52, horizon_periods=5 * 52))
+    per_pair = stream.expected_transactions(edges) @ (1.12 ** -mid)
+    ours = per_pair[stream.xt_inverse_] * stream.alive()
+    theirs = np.asarray(stream.purchase_model_.discounted_expected_transactions(
+        rfm["frequency"], rfm["recency"], rfm["T"], 0.12, 52, horizon_periods=5 * 52))
+    # quarterly mid-point discounting against the models' continuous quadrature
     assert np.allclose(ours, theirs, rtol=0.01, atol=1e-4)
+    # the (x, T) factorisation reproduces the direct conditional expectation
+    direct = np.asarray(stream.purchase_model_.conditional_expected_purchases(
+        52.0, rfm["frequency"], rfm["recency"], rfm["T"]))
+    one_year = stream.expected_transactions(np.array([0.0, 1.0]))[:, 0]
+    assert np.allclose(one_year[stream.xt_inverse_] * stream.alive(), direct, rtol=1e-9)
 
 
 def test_membership_stream_long_horizon_matches_derl():

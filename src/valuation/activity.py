@@ -7,7 +7,10 @@ month, cohort or bin), ready for the brief. Tables meant for publication go thro
 Definitions
 -----------
 A customer is *active* in a calendar month when they have at least one order or one activity
-event (attendance, login) dated in that month, on or before ``as_of``. For each month:
+event (attendance, login) dated in that month, on or before ``as_of``. Only customers with a
+customer record count: orders and events of unknown customer tokens (orphan orders, a data
+defect flagged by the review) are left out, as are records dated after ``as_of`` (future
+dates, another defect). For each month:
 
 * ``new``: active for the first time ever (first month with an order or an event);
 * ``retained``: active this month and the month before;
@@ -80,9 +83,22 @@ def _cut(as_of: dt.date | str | pd.Timestamp | None) -> pd.Timestamp | None:
 
 
 def signs_of_life(
-    tables: Mapping[str, pd.DataFrame], as_of: dt.date | str | pd.Timestamp | None = None
+    tables: Mapping[str, pd.DataFrame],
+    as_of: dt.date | str | pd.Timestamp | None = None,
+    *,
+    known_customers_only: bool = False,
 ) -> pd.DataFrame:
     """Every dated order and activity event of a customer, on or before ``as_of``.
+
+    Parameters
+    ----------
+    tables : mapping
+        Analysis tables (``orders``, optional ``activity``, and ``customers`` when
+        ``known_customers_only``).
+    as_of : date, optional
+        Records dated after it are left out (no cut when None).
+    known_customers_only : bool
+        Keep only tokens with a customer record (drops orphan orders and events).
 
     Returns
     -------
@@ -113,11 +129,15 @@ def signs_of_life(
     cut = _cut(as_of)
     if cut is not None:
         signs = signs.loc[signs["date"] <= cut]
+    if known_customers_only:
+        known = tables["customers"]["customer_token"].dropna().astype("string")
+        signs = signs.loc[signs["customer_token"].isin(known)]
     return signs.reset_index(drop=True)
 
 
 def _active_pairs(tables: Mapping[str, pd.DataFrame], as_of: Any) -> pd.DataFrame:
-    signs = signs_of_life(tables, as_of)
+    """Distinct (customer, month) pairs of known customers with a sign of life."""
+    signs = signs_of_life(tables, as_of, known_customers_only=True)
     pairs = pd.DataFrame(
         {"customer_token": signs["customer_token"], "month": signs["date"].dt.to_period("M")}
     )

@@ -35,7 +35,7 @@ import bagit
 import pandas as pd
 
 from valuation.errors import HandoverError
-from valuation.fileio import sha256_file, write_text_atomic
+from valuation.fileio import sha256_file
 from valuation.params import DealParams
 from valuation.privacy.cohorts import cohort_mask
 from valuation.privacy.log import append_entry, log_path
@@ -358,7 +358,12 @@ def verify_bag(path: str | Path) -> BagCheck:
         bag = bagit.Bag(str(path))
     except bagit.BagError as exc:
         raise HandoverError(f"{path}: cannot read the bag: {exc}") from None
-    differences: list[str] = []
+    only_in_manifest, only_on_disk = bag.compare_manifests_with_fs()
+    differences = [f"missing: {name}" for name in sorted(only_in_manifest)]
+    differences += [f"not in the manifest: {name}" for name in sorted(only_on_disk)]
+    if differences:  # checksums cannot be compared until the file sets agree
+        return BagCheck(ok=False, differences=differences,
+                        payload_files=len(list(bag.payload_files())))
     try:
         bag.validate(processes=1)
     except bagit.BagValidationError as exc:

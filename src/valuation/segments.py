@@ -140,7 +140,7 @@ def tier_summary(
 # ---------------------------------------------------------------------------------------
 # Churn classifier
 # ---------------------------------------------------------------------------------------
-FEATURE_CATEGORICALS: tuple[str, ...] = ("channel", "first_category", "age_band", "city_tier")
+FEATURE_CATEGORICALS: tuple[str, ...] = ("channel", "category", "age_band", "city_tier")
 
 
 def churn_features(

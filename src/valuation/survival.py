@@ -51,7 +51,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 CATEGORICAL_COVARIATES: tuple[str, ...] = (
     "channel",
-    "first_category",
+    "category",
     "age_band",
     "city_tier",
 )
@@ -62,20 +62,18 @@ NUMERIC_COVARIATES: tuple[str, ...] = ("first_order_value", "satisfaction", "min
 
 DEFAULT_COVARIATES: tuple[str, ...] = (
     "channel",
-    "first_category",
+    "category",
     "first_order_value",
     "satisfaction",
     "minor",
     "age_band",
     "city_tier",
 )
-"""Covariates of the default Cox / AFT model, in the order of the drivers table.
-
-``minor`` comes before ``age_band``: the two overlap (``age_band == "<14"`` is ``minor``), and
-the later collinear column is dropped, so the drivers table keeps the legally relevant flag.
-"""
+"""Covariates of the default Cox / AFT model, in the order of the drivers table."""
 
 UNKNOWN = "unknown"
+MINOR_BAND = "<14"
+"""The age band of ``minor`` customers (under 14 at signup)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -128,9 +126,9 @@ def survival_table(
         * ``first_purchase``, ``last_seen`` (dates), ``duration`` (int days from the first
           purchase to the last sign of life), ``event`` (1 churned, 0 censored),
           ``days_inactive`` (``as_of - last_seen``), ``n_orders``, ``revenue``;
-        * covariates: ``channel``, ``first_category`` (category of the first order; ties on
+        * covariates: ``channel``, ``category`` (category of the first order; ties on
           the first day broken by the larger amount, then order id), ``first_order_value``
-          (CNY amount of that order), ``satisfaction`` (mean feedback score dated on or
+          (CNY amount of that order row: for an instalment plan, the first instalment), ``satisfaction`` (mean feedback score dated on or
           before ``as_of``; NaN when the customer gave none), ``satisfaction_known`` (bool),
           ``age_band``, ``minor`` (bool, missing = False), ``city_tier``; missing
           categorical values are the level ``"unknown"``. Customers whose token is not in
@@ -197,7 +195,7 @@ def survival_table(
     for column in ("channel", "age_band", "city_tier"):
         values = attrs[column] if column in attrs.columns else pd.Series(pd.NA, index=table.index)
         table[column] = _as_level(values)
-    table["first_category"] = _as_level(
+    table["category"] = _as_level(
         first["category"].reindex(table.index)
         if "category" in first.columns
         else pd.Series(pd.NA, index=table.index)
@@ -246,7 +244,9 @@ def design_matrix(
     """Numeric covariates for Cox / AFT from a survival table.
 
     Categorical covariates become 0/1 columns named ``"<covariate>[<level>]"`` for every level
-    but the reference (treatment coding). Numeric covariates are divided by ``scale``;
+    but the reference (treatment coding). When ``minor`` is a covariate, the ``age_band``
+    level ``"<14"`` gets no column of its own (it *is* ``minor``): pupils take 0 in every
+    age-band column, as in the sample generator. Numeric covariates are divided by ``scale``;
     ``satisfaction`` is imputed with ``impute["satisfaction"]`` (default: its mean) and gets
     a ``satisfaction_missing`` indicator when any score is missing. ``minor`` is 0/1.
 
@@ -273,6 +273,7 @@ def design_matrix(
         float64, same index as ``table``.
     """
     reference = dict(reference or {})
+    has_minor = "minor" in covariates
     levels = dict(levels or {})
     scale = dict(scale or {})
     impute = dict(impute or {})
@@ -300,7 +301,7 @@ def design_matrix(
             counts = text.value_counts()
             ref = sorted(counts.index[counts == counts.max()])[0]
         for level in all_levels:
-            if level == ref:
+            if level == ref or (covariate == "age_band" and level == MINOR_BAND and has_minor):
                 continue
             parts.append((text == level).astype("float64").rename(f"{covariate}[{level}]"))
     if not parts:
@@ -308,11 +309,17 @@ def design_matrix(
     return pd.concat(parts, axis=1)
 
 
-def _redundant_columns(design: pd.DataFrame, tol: float = 1e-8) -> list[str]:
-    """Columns that are constant or a linear combination of earlier columns.
+def _redundant_columns(
+    design: pd.DataFrame, tol: float = 1e-8, min_level_size: int = 0
+) -> list[str]:
+    """Columns that are constant, too rare, or a linear combination of earlier columns.
 
-    For instance ``minor`` duplicates ``age_band[<14]`` (both mean "under 14 at signup"), so
-    the later of the two is dropped; Cox would not converge with both.
+    A 0/1 column with fewer than ``min_level_size`` ones (or zeros) is dropped: a level of a
+    handful of customers cannot be estimated (when they all churned on day 0 the likelihood
+    has no maximum and Cox does not converge), and its customers count with the reference.
+
+    A level present in every row, or dummies that add up to another column, would stop Cox
+    from converging; the later column is dropped and listed in ``dropped_``.
     """
     x = design.to_numpy(dtype="float64")
     x = x - x.mean(axis=0)
@@ -323,6 +330,12 @@ def _redundant_columns(design: pd.DataFrame, tol: float = 1e-8) -> list[str]:
         if gram[j, j] <= tol * max(len(design), 1):
             dropped.append(column)
             continue
+        values = design[column]
+        if values.isin([0.0, 1.0]).all():
+            ones = int(values.sum())
+            if min(ones, len(values) - ones) < min_level_size:
+                dropped.append(column)
+                continue
         trial = [*kept, j]
         sub = gram[np.ix_(trial, trial)]
         scale = np.sqrt(np.diag(sub))
@@ -576,7 +589,8 @@ class ChurnModel:
     reference : mapping, optional
         Reference level per categorical covariate (default the most frequent).
     scale : mapping, optional
-        Divisor per numeric covariate (default ``first_order_value`` in CNY 1,000).
+        Divisor per numeric covariate (default ``first_order_value`` in CNY 10,000, the unit
+        of the sample generator's ground truth).
     penalizer : float
         Ridge penalty of both fitters (0 = plain maximum likelihood).
     test_size : float
@@ -590,6 +604,10 @@ class ChurnModel:
         path for large tables with many tied durations); below, lifelines chooses.
     check_ph : bool
         Run the proportional-hazards test (scaled Schoenfeld residuals).
+    min_level_size : int
+        0/1 design columns (a categorical level, ``minor``, ``satisfaction_missing``) with
+        fewer customers than this are not estimated: they are dropped and listed in
+        ``dropped_``, their customers count with the reference level.
 
     Attributes
     ----------
@@ -609,7 +627,8 @@ class ChurnModel:
     columns_ : list of str
         Design-matrix columns.
     dropped_ : list of str
-        Design columns left out because they were constant or collinear with earlier ones.
+        Design columns left out: constant, rarer than ``min_level_size``, or collinear with
+        earlier columns.
     """
 
     def __init__(
@@ -624,6 +643,7 @@ class ChurnModel:
         alpha: float = 0.05,
         batch_threshold: int = 10_000,
         check_ph: bool = True,
+        min_level_size: int = 20,
     ):
         self.covariates = covariates
         self.reference = reference
@@ -634,6 +654,7 @@ class ChurnModel:
         self.alpha = alpha
         self.batch_threshold = batch_threshold
         self.check_ph = check_ph
+        self.min_level_size = min_level_size
 
     # -- fitting --------------------------------------------------------------------------
     def _design(self, table: pd.DataFrame) -> pd.DataFrame:
@@ -680,14 +701,14 @@ class ChurnModel:
         self.levels_ = {
             c: sorted(table[c].astype(str).unique()) for c in self.reference_ if c in table.columns
         }
-        self.scale_ = {"first_order_value": 1000.0, **dict(self.scale or {})}
+        self.scale_ = {"first_order_value": 10000.0, **dict(self.scale or {})}
         self.impute_ = {
             c: float(table[c].mean()) if table[c].notna().any() else 0.0
             for c in covariates
             if c in NUMERIC_COVARIATES and c != "minor"
         }
         design = self._design(table)
-        self.dropped_ = _redundant_columns(design)
+        self.dropped_ = _redundant_columns(design, min_level_size=self.min_level_size)
         design = design.drop(columns=self.dropped_)
         self.columns_ = list(design.columns)
         frame = design.assign(duration=table["duration"].astype("float64"),

@@ -48,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name}: {path}" if isinstance(name, str) else f"  {path}")
     print("consent cohorts (customers):")
     for cohort, count in gate.cohort_counts.items():
-        print(f"  {cohort:<26} {count:>12,}")
+        print(f"  {cohort:<32} {count:>12,}")
     return 0

@@ -2,7 +2,8 @@
 
 Prints the checks table (authenticity 真实性, completeness 完整性, consistency 一致性), the
 quality score and the valuation haircut. ``--json PATH`` also writes the report (counts and
-shares only) atomically. The analysis dataset must exist: ``valuation ingest <yaml>`` builds it.
+shares only) atomically, after scanning it for personal data. The analysis dataset must exist:
+``valuation ingest <yaml>`` builds it (otherwise the command says so and exits 2).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
-
-from valuation.errors import ReviewError
-from valuation.fileio import write_text_atomic
-from valuation.params import DealParams, load_params
+from valuation.analysis import load_analysis
+from valuation.fileio import atomic_path
+from valuation.params import load_params
+from valuation.privacy.scanner import leak_error, scan_file
 from valuation.quality import QualityReport, review
 
 _HEADERS_ZH = {
@@ -41,17 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def load_reviewable(params: DealParams) -> dict[str, pd.DataFrame]:
-    """The analysis tables of a target, or a :class:`ReviewError` saying how to build them."""
-    if not (params.analysis_dir / "customers.parquet").is_file():
-        where = params.source or "<params yaml>"
-        raise ReviewError(
-            f"no analysis dataset in {params.analysis_dir}; "
-            f"run `valuation ingest {where}` first, then `valuation review {where}` again"
-        )
-    from valuation.analysis import load_analysis  # the analysis zone's single reader
-
-    return load_analysis(params)
+def write_report_json(report: QualityReport, path: Path) -> Path:
+    """Write the report JSON atomically; scanned for personal data before it is kept."""
+    text = json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        findings = scan_file(tmp, file_type=".json", display=str(path))
+        if findings:
+            raise leak_error(findings)
+    return path
 
 
 def format_checks(report: QualityReport, lang: str = "en") -> str:
@@ -71,12 +69,11 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``valuation review``; returns the exit code (0)."""
     params = load_params(args.params, check_files=False)
     lang = args.lang or params.report.lang
-    report = review(load_reviewable(params), params)
+    report = review(load_analysis(params), params)  # says to run ingest when missing
     print(format_checks(report, lang))
     print()
     print(report.summary(lang))
     if args.json is not None:
-        text = json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2)
-        write_text_atomic(args.json, text + "\n")
+        write_report_json(report, args.json)
         print(f"\n{'报告已写入' if lang == 'zh' else 'report written to'} {args.json}")
     return 0

@@ -240,7 +240,7 @@ def _dates_from_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray
     blank = text.isin(BLANK_TOKENS).to_numpy()
     out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
     # Excel serials or yyyymmdd written as text ("45296", "20240105")
-    numeric = text.str.fullmatch(r"\d{5}(?:\.\d+)?|\d{8}").fillna(False).to_numpy()
+    numeric = text.str.fullmatch(r"\d{5,6}(?:\.\d+)?|\d{8}").fillna(False).to_numpy()
     if numeric.any():
         nums = pd.to_numeric(text[numeric]).to_numpy(float)
         out[numeric], _ = _dates_from_numbers(nums)

@@ -39,6 +39,7 @@ class HeaderMap:
     unmapped: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    duplicated: set[str] = field(default_factory=set)  # canonical columns of duplicate headers
 
 
 def column_letter(position: int) -> str:
@@ -97,6 +98,9 @@ def map_headers(
     counts = Counter(h for h in headers if h)
     for header, n in counts.items():
         if n > 1:
+            canonical = by_exact.get(header) or aliases.get(normalise_header(header))
+            if canonical:
+                result.duplicated.add(canonical)
             cols = ", ".join(column_letter(i) for i, h in enumerate(headers) if h == header)
             result.problems.append(Problem(
                 **where, code="duplicate_header", column=header, row=1,

@@ -151,6 +151,10 @@ def _cap(problems: list[Problem]) -> list[Problem]:
         groups[(problem.file, problem.sheet, problem.column, problem.code)].append(problem)
     capped: list[list[Problem]] = []
     for members in groups.values():
+        # lines that sum up many cells go right after the first three examples
+        summaries = [p for p in members if p.row is None and p.code.startswith("not_")]
+        members = [p for p in members if p not in summaries]
+        members = members[:3] + summaries + members[3:]
         kept = members[:DETAILED_PER_KIND]
         rest = members[DETAILED_PER_KIND:]
         if rest:
@@ -306,7 +310,11 @@ def load_table(
         FailureContext(table=table, file=str(path), sheet=sheet, headers=header_map.headers,
                        display=display),
         already_bad)
-    file_problems += [p for p in schema_problems if p.row is None or p.code == "missing_column"]
+    file_problems += [
+        p for p in schema_problems
+        if (p.row is None or p.code == "missing_column")
+        and not (p.code == "missing_column" and any(  # already said: duplicate header
+            f"{table}.{c} " in p.expected for c in header_map.duplicated))]
     row_problems += [p for p in schema_problems if p.row is not None
                      and p.code != "missing_column"]
     for row, reason in raw.broken_rows.items():

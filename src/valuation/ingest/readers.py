@@ -250,7 +250,7 @@ def read_csv_raw(path: Path, encoding: str = "auto") -> RawSheet:
 # XLSX
 # ---------------------------------------------------------------------------------------
 def open_workbook(path: Path) -> pd.ExcelFile:
-    """Open an XLSX workbook read-only (openpyxl).
+    """Open an XLSX workbook read-only (calamine: a fast Rust reader, ~8x openpyxl).
 
     Raises
     ------
@@ -261,11 +261,13 @@ def open_workbook(path: Path) -> pd.ExcelFile:
     if path.suffix.lower() == ".xls":
         raise _fail(path, "an .xlsx workbook, but this is a legacy .xls file",
                     "Open it in Excel or WPS and save it as .xlsx (or export CSV).", code="xls")
+    from python_calamine import CalamineError
+
     try:
-        return pd.ExcelFile(path, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        kind = "it is not a ZIP-based workbook" if isinstance(exc, zipfile.BadZipFile) else (
-            "it is damaged")
+        return pd.ExcelFile(path, engine="calamine")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, CalamineError) as exc:
+        kind = "it is damaged" if zipfile.is_zipfile(path) else (
+            "it is not a ZIP-based workbook")
         raise _fail(path, f"an .xlsx workbook, but {kind}",
                     "Open it in Excel or WPS and save it again as .xlsx, or export CSV.",
                     code="xlsx") from None

@@ -15,6 +15,7 @@ from valuation.models._mle import (
     discount_rate_per_period,
     group_rows,
     maximize_likelihood,
+    subsample_rows,
     time_scale,
     wrap_like,
 )
@@ -44,6 +45,7 @@ class BGNBDData:
         self.w0 = np.bincount(inv0, weights=weights[zero], minlength=len(self.t0))
         pos = ~zero
         self.x = frequency[pos]
+        self.i_x = inverse[pos]
         self.w = weights[pos]
         self.times, inv = np.unique(np.concatenate([recency[pos], T[pos]]), return_inverse=True)
         self.i_tx, self.i_t = inv[: pos.sum()], inv[pos.sum() :]
@@ -95,24 +97,29 @@ def bgnbd_loglik(
     g_alpha -= r * float(np.dot(data.w0, 1.0 / (alpha + data.t0)))
     # repeat buyers: log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+tx)^-(r+x)]
     x, w = data.x, data.w
-    log_times = np.log(alpha + data.times)
-    inv_times = 1.0 / (alpha + data.times)
-    log_at, log_atx = log_times[data.i_t], log_times[data.i_tx]
-    rx = r + x
-    bx1 = b + x - 1.0
-    a3 = -rx * log_at
-    a4 = np.log(a) - np.log(bx1) - rx * log_atx
-    diff = a4 - a3
-    e = np.exp(-np.abs(diff))
-    lse = np.maximum(a3, a4) + np.log1p(e)
-    big = 1.0 / (1.0 + e)
-    w4 = np.where(diff > 0, big, e * big)
-    w3 = 1.0 - w4
-    ll += float(np.dot(w, lse))
-    g_r -= float(np.dot(w, w3 * log_at + w4 * log_atx))
-    g_alpha -= float(np.dot(w * rx, w3 * inv_times[data.i_t] + w4 * inv_times[data.i_tx]))
-    g_a += float(np.dot(w, w4)) / a
-    g_b -= float(np.dot(w, w4 / bx1))
+    if len(x):
+        log_times = np.log(alpha + data.times)
+        inv_times = 1.0 / (alpha + data.times)
+        log_at = log_times[data.i_t]
+        dlog = log_at - log_times[data.i_tx]
+        inv_at = inv_times[data.i_t]
+        dinv = inv_times[data.i_tx] - inv_at
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bx1 = b + ux - 1.0  # used for x >= 1 only
+            cx = (np.log(a) - np.log(bx1))[data.i_x]
+        rx = r + x
+        diff = cx + rx * dlog  # log of the second term minus log of the first
+        e = np.exp(-np.abs(diff))
+        lse = -rx * log_at + np.maximum(diff, 0.0) + np.log1p(e)
+        w4 = np.where(diff > 0, 1.0, e) / (1.0 + e)
+        ww4 = w * w4
+        ll += float(np.dot(w, lse))
+        g_r -= float(np.dot(w, log_at)) - float(np.dot(ww4, dlog))
+        g_alpha -= float(np.dot(w * rx, inv_at)) + float(np.dot(ww4 * rx, dinv))
+        g_a += float(ww4.sum()) / a
+        per_x = np.bincount(data.i_x, weights=ww4, minlength=len(ux))
+        positive = ux > 0
+        g_b -= float(np.dot(per_x[positive], 1.0 / bx1[positive]))
     return ll, np.array([g_r, g_alpha, g_a, g_b])
 
 
@@ -177,6 +184,13 @@ class BetaGeo(FittedMixin):
             start[1] *= scale
         repeaters = float(counts[ux > 0].sum())
         prepared = BGNBDData(ux, utx, ut, counts)
+        warm = None
+        rows = subsample_rows(len(ux))
+        if rows is not None:
+            # inverse-probability weights keep the subsample's total comparable
+            factor = len(ux) / len(rows)
+            sub = BGNBDData(ux[rows], utx[rows], ut[rows], counts[rows] * factor)
+            warm = (lambda p: bgnbd_loglik(p, sub), float(counts[rows].sum() * factor))
         result = maximize_likelihood(
             lambda p: bgnbd_loglik(p, prepared),
             start,
@@ -185,6 +199,7 @@ class BetaGeo(FittedMixin):
             penalizer=self.penalizer,
             model_name="BG/NBD (BetaGeo)",
             context=f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases.",
+            warm_start=warm,
         )
         unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0])
         params = result.params * unscale

@@ -16,6 +16,7 @@ from valuation.models._mle import (
     gauss_legendre_unit,
     group_rows,
     maximize_likelihood,
+    subsample_rows,
     time_scale,
     wrap_like,
 )
@@ -180,6 +181,12 @@ class ParetoNBD(FittedMixin):
             start = np.asarray(self.initial_params, dtype=float).copy()
             start[[1, 3]] *= scale
         repeaters = float(counts[ux > 0].sum())
+        warm = None
+        rows = subsample_rows(len(ux))
+        if rows is not None:
+            factor = len(ux) / len(rows)
+            sub = (ux[rows], utx[rows], ut[rows], counts[rows] * factor)
+            warm = (lambda p: paretonbd_loglik(p, *sub), float(counts[rows].sum() * factor))
         result = maximize_likelihood(
             lambda p: paretonbd_loglik(p, ux, utx, ut, counts),
             start,
@@ -188,6 +195,7 @@ class ParetoNBD(FittedMixin):
             penalizer=self.penalizer,
             model_name="Pareto/NBD (ParetoNBD)",
             context=f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases.",
+            warm_start=warm,
         )
         unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0 / scale])
         params = result.params * unscale

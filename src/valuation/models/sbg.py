@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, hyp2f1
+from scipy.special import betaln, digamma
 
 from valuation.errors import ModelError, ModelInputError
 from valuation.models._mle import FittedMixin, as_array, maximize_likelihood
@@ -118,7 +118,8 @@ class ShiftedBetaGeometric(FittedMixin):
 
         ``DERL = (beta + n - 1)/(alpha + beta + n - 1) * 2F1(1, beta + n; alpha + beta + n;
         1/(1 + d))``: the expected number of further payments, discounted at d per period,
-        the first of them undiscounted (paid at the coming renewal).
+        the first of them undiscounted (paid at the coming renewal). ``n`` may be an int or
+        an array; returns a float or an array of the same shape.
         """
         alpha, beta = self._check_fitted()
         n_arr = np.asarray(n, dtype=float)
@@ -126,9 +127,19 @@ class ShiftedBetaGeometric(FittedMixin):
             raise ModelInputError("n must be an integer >= 1 (a customer with n - 1 renewals).")
         if not np.isfinite(discount_rate) or discount_rate <= 0:
             raise ModelInputError(f"discount_rate must be > 0, got {discount_rate!r}.")
-        value = (beta + n_arr - 1) / (alpha + beta + n_arr - 1) * hyp2f1(
-            1.0, beta + n_arr, alpha + beta + n_arr, 1.0 / (1.0 + discount_rate)
-        )
+        # the 2F1 series summed directly: term ratio (beta+n+k)/(alpha+beta+n+k) z < z < 1,
+        # so it converges geometrically; scipy's hyp2f1 overflows for large alpha + beta
+        z = 1.0 / (1.0 + discount_rate)
+        n_terms = int(np.ceil(np.log(1e-18) / np.log(z))) + 2
+        k = np.arange(n_terms - 1, dtype=float)
+        flat = n_arr.reshape(-1)
+        value = np.empty(flat.shape)
+        for i, n_i in enumerate(flat):
+            log_ratio = np.log(beta + n_i + k) - np.log(alpha + beta + n_i + k) + np.log(z)
+            log_terms = np.concatenate([[0.0], np.cumsum(log_ratio)])
+            series = np.exp(log_terms).sum()
+            value[i] = (beta + n_i - 1) / (alpha + beta + n_i - 1) * series
+        value = value.reshape(n_arr.shape)
         if not np.all(np.isfinite(value)):
             raise ModelError("DERL is not finite; check params_ and the discount rate.")
         return value

@@ -15,7 +15,8 @@ Steps (one function each, :func:`run_gate` chains them):
      (a dummy such as 13800000000 is shared by strangers), else NA. The same person under
      two customer numbers thus gets one person token;
    * ``mobile_token`` = token of the valid normalised mobile under field ``mobile``
-     (dummies included; ``mobile_dummy`` flags them);
+     (dummies included; ``mobile_dummy`` flags every known dummy, valid prefix or not:
+     13800000000 and 11111111111 alike);
 3. drop names, mobiles, ID numbers and e-mails; redact feedback text (with the writer's
    own name);
 4. write ``<analysis_dir>/<table>.parquet`` atomically, scanning each file before it is
@@ -145,7 +146,7 @@ def build_customers(raw: pd.DataFrame, key: bytes, as_of: dt.date) -> pd.DataFra
                                      max_age=MAX_AGE_AT_SIGNUP)
     mobile = ids.normalize_mobile_series(raw["mobile"])
     mobile_valid = ids.validate_mobile_series(raw["mobile"])
-    mobile_dummy = ids.is_dummy_mobile_series(raw["mobile"]) & mobile_valid
+    mobile_dummy = ids.is_dummy_mobile_series(raw["mobile"])  # 11111111111 too: not valid
     email_valid = ids.validate_email_series(raw["email"])
     name = raw["name"].astype("string").str.strip()
 

@@ -30,7 +30,7 @@ import html
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,18 +169,24 @@ def _scan_value(value: str, file: str, location: str) -> list[Finding]:
             for _, kind, raw in find_identifiers(value)]
 
 
-def _scan_strings(values: list[str], file: str, locations: list[str]) -> list[Finding]:
-    """Scan many short strings in one pass (joined with NUL, mapped back by offset)."""
+def _scan_strings(values: list[str], file: str,
+                  locations: list[str] | Callable[[int], str]) -> list[Finding]:
+    """Scan many short strings in one pass (joined with NUL, mapped back by offset).
+
+    ``locations`` gives the location of value ``i``: a list, or a function called only for
+    values with a finding (cheap for columns of a million cells).
+    """
     if not values:
         return []
     joined = "\x00".join(v.replace("\x00", " ") for v in values)
     if not _has_digit_or_at(joined):
         return []
     starts = np.cumsum([0] + [len(v) + 1 for v in values[:-1]])
+    where = locations.__getitem__ if isinstance(locations, list) else locations
     findings = []
     for offset, kind, raw in find_identifiers(joined):
         index = int(np.searchsorted(starts, offset, side="right") - 1)
-        findings.append(Finding(file, locations[index], kind, mask_identifier(kind, raw)))
+        findings.append(Finding(file, where(index), kind, mask_identifier(kind, raw)))
     return findings
 
 
@@ -312,6 +318,7 @@ def _scan_notebook(path: Path, file: str) -> list[Finding]:
 
 def _frame_findings(frame: pd.DataFrame, file: str, where: str = "") -> list[Finding]:
     """Scan every cell of a DataFrame that could hold an identifier (row numbers 1-based)."""
+    frame = frame.reset_index(drop=True)
     findings = _scan_strings([str(c) for c in frame.columns], file,
                              [f"{where}header, column {i + 1}" for i in range(frame.shape[1])])
     for name in frame.columns:
@@ -325,15 +332,19 @@ def _frame_findings(frame: pd.DataFrame, file: str, where: str = "") -> list[Fin
             column = numbers[numbers == np.floor(numbers)].astype("Int64").astype("string")
         else:
             column = column.dropna()
-            column = column[[not isinstance(v, (bytes, bytearray)) for v in column]]
+            if column.dtype == object:
+                column = column[~column.map(lambda v: isinstance(v, (bytes, bytearray)))]
             column = column.astype(str)
         if column.empty:
             continue
         codes, uniques = pd.factorize(column)
-        first_row = pd.Series(np.arange(len(codes))).groupby(codes).min().to_numpy()
-        positions = [frame.index.get_loc(column.index[i]) for i in first_row]
-        locations = [f"{where}row {p + 1}, column {name!r}" for p in positions]
-        findings += _scan_strings([str(u) for u in uniques], file, locations)
+        first = np.full(len(uniques), len(codes), dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        rows = column.index.to_numpy()[first]
+        findings += _scan_strings(
+            [str(u) for u in uniques], file,
+            lambda i, rows=rows, name=name: f"{where}row {rows[i] + 1}, column {name!r}",
+        )
     return findings
 
 

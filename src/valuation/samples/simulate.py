@@ -278,7 +278,7 @@ def simulate_cert(rng: np.random.Generator, spec: TargetSpec, cust: pd.DataFrame
     # Activity while a member: logins and lessons through each paid year.
     length = (np.minimum(end, as_of + 1) - start).astype(float)
     rows, days = [], []
-    for rate in (0.6 / 30.0, 0.35 / 30.0):
+    for rate in (0.4 / 30.0, 0.2 / 30.0):
         r, d = proc.poisson_event_days(rng, start, length, rate)
         rows.append(row[r])
         days.append(d)

@@ -133,7 +133,7 @@ ONLINE = TargetSpec(
     name="online_school", company="码上学在线教育（示例）",
     opened=dt.date(2021, 9, 1), signup_start=dt.date(2022, 1, 3), signup_end=dt.date(2024, 6, 30),
     as_of=dt.date(2025, 6, 30), calibration_end=dt.date(2024, 12, 31),
-    burst_day=dt.date(2023, 11, 11), default_customers=2500, id_prefix="U", order_prefix="OS",
+    burst_day=dt.date(2023, 11, 11), default_customers=2000, id_prefix="U", order_prefix="OS",
     age_mix=((8, 13, 0.06), (14, 17, 0.06), (18, 24, 0.34), (25, 34, 0.38), (35, 44, 0.12),
              (45, 55, 0.04)),
     channels=CHANNELS_ONLINE, courses=ONLINE_COURSES, export="csv_en", messy_mobile_share=0.15,
@@ -172,7 +172,7 @@ BOOTCAMP = TargetSpec(
             "model": "weibull_ph", "shape": 1.3, "scale_days": 60.0,
             "log_hazard_ratios": dict(BOOTCAMP_LOG_HR),
         },
-        "course_days": 84, "attendance_per_week": 2.0, "logins_per_week": 1.0,
+        "course_days": 84, "attendance_per_week": 1.5, "logins_per_week": 0.7,
     },
 )
 

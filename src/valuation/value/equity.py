@@ -11,7 +11,7 @@ base's residual retention curve. :meth:`CustomerBase.customer_values` then gives
   multiplier, see :mod:`valuation.value.retention`).
 
 Discounting is at the middle of each grid interval of :func:`~valuation.value.streams.time_grid`
-(monthly for two years, quarterly to ten), at the effective annual rate.
+(quarterly to ten years, yearly on), at the effective annual rate.
 """
 
 from __future__ import annotations
@@ -197,11 +197,12 @@ class CustomerBase:
         w = pd.Series(np.asarray(weights, float), index=self.customers_.index)
         if self.purchase_ is not None:
             rfm = self.purchase_.rfm_
-            other.purchase_ = copy.copy(self.purchase_).fit(rfm, w.reindex(rfm.index).to_numpy())
+            other.purchase_ = copy.copy(self.purchase_).fit(
+                rfm, w.reindex(rfm.index).to_numpy(), warm_start=self.purchase_)
         if self.membership_ is not None:
             members = self.membership_.members_
             other.membership_ = copy.copy(self.membership_).fit(
-                members, w.reindex(members.index).to_numpy())
+                members, w.reindex(members.index).to_numpy(), warm_start=self.membership_)
         return other
 
     def with_models(self, *, purchase=None, spend=None, membership=None) -> "CustomerBase":
@@ -230,7 +231,7 @@ class CustomerBase:
     def _transactions(self) -> np.ndarray:
         if "tx" not in self._cache:
             self._cache["tx"] = self.purchase_.expected_transactions(self.edges_)
-            self._cache["spend"] = self.purchase_.expected_spend()
+            self._cache["spend"] = self.purchase_.expected_spend() * self.purchase_.alive()
         return self._cache["tx"]
 
     def customer_values(self, assumptions: Assumptions) -> pd.DataFrame:
@@ -261,7 +262,7 @@ class CustomerBase:
         if self.purchase_ is not None:
             tx = self._transactions()
             spend = self._cache["spend"]
-            inv = self.purchase_.inverse_
+            inv = self.purchase_.xt_inverse_
             tokens = self.purchase_.rfm_.index
             out.loc[tokens, "clv_purchase"] = spend * (tx @ weight)[inv]
             out.loc[tokens, "clv_purchase_transferred"] = spend * (tx @ (weight * shock))[inv]

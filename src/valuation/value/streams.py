@@ -1,8 +1,8 @@
 """Revenue streams of the existing base: a non-contractual purchase stream and a membership
 (contractual) stream, each able to give per-customer expected revenue per future period.
 
-Both work on a time grid in years (:func:`time_grid`): monthly for two years, quarterly to
-ten, yearly to fifty. A stream returns, per customer, the expected revenue of each grid
+Both work on a time grid in years (:func:`time_grid`): quarterly to ten years, yearly to
+fifty. A stream returns, per customer, the expected revenue of each grid
 interval; discounting, the horizon, the margin and the change-of-owner shock are then plain
 vector products (``valuation.value.equity``), so sensitivities never refit a model.
 
@@ -27,14 +27,14 @@ PERIODS_PER_YEAR: dict[str, float] = {"D": 365.25, "W": 52.0, "M": 12.0}
 
 
 def time_grid(max_years: float, extra_points: tuple[float, ...] = ()) -> np.ndarray:
-    """Grid edges in years from 0 to ``max_years``: monthly to 2, quarterly to 10, yearly on.
+    """Grid edges in years from 0 to ``max_years``: quarterly to 10, yearly on.
 
     ``extra_points`` (e.g. horizons of a sensitivity, the end of the hazard window) are added
     so every horizon falls exactly on an edge.
     """
     max_years = float(min(max_years, UNLIMITED_HORIZON_YEARS))
     edges = np.concatenate([
-        np.arange(0, 2, 1 / 12), np.arange(2, 10, 0.25), np.arange(10, UNLIMITED_HORIZON_YEARS + 1, 1.0)
+        np.arange(0, 10, 0.25), np.arange(10, UNLIMITED_HORIZON_YEARS + 1, 1.0)
     ])
     edges = np.concatenate([edges, np.asarray(extra_points, float), [max_years]])
     edges = np.unique(np.round(edges[(edges >= 0) & (edges <= max_years)], 10))
@@ -69,7 +69,8 @@ class PurchaseStream:
         self.periods_per_year = periods_per_year
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, rfm: pd.DataFrame, weights: np.ndarray | None = None) -> "PurchaseStream":
+    def fit(self, rfm: pd.DataFrame, weights: np.ndarray | None = None, *,
+            warm_start: "PurchaseStream | None" = None) -> "PurchaseStream":
         """Fit both models on an RFM summary (``frequency, recency, T, monetary_value``).
 
         Parameters
@@ -78,6 +79,8 @@ class PurchaseStream:
             One row per customer (index: customer token).
         weights : ndarray, optional
             Non-negative integer weight per row (bootstrap counts).
+        warm_start : PurchaseStream, optional
+            A fitted stream whose estimates start the optimisers (bootstrap refits).
         """
         missing = {"frequency", "recency", "T", "monetary_value"} - set(rfm.columns)
         if missing:
@@ -86,23 +89,30 @@ class PurchaseStream:
         keys = rfm[["frequency", "recency", "T"]].to_numpy(float)
         self.rows_, self.inverse_ = np.unique(keys, axis=0, return_inverse=True)
         self.inverse_ = self.inverse_.ravel()
+        self.xt_, self.xt_inverse_ = np.unique(keys[:, [0, 2]], axis=0, return_inverse=True)
+        self.xt_inverse_ = self.xt_inverse_.ravel()
         w = np.ones(len(rfm)) if weights is None else np.asarray(weights, float)
         self.purchase_model_ = copy.deepcopy(self.purchase_model)
+        if warm_start is not None and hasattr(self.purchase_model_, "initial_params"):
+            self.purchase_model_.initial_params = np.asarray(
+                warm_start.purchase_model_.params_, float)
         row_w = np.bincount(self.inverse_, weights=w, minlength=len(self.rows_))
         keep = row_w > 0
         self.purchase_model_.fit(
             self.rows_[keep, 0], self.rows_[keep, 1], self.rows_[keep, 2], weights=row_w[keep]
         )
-        self.spend_model_ = self._fit_spend(w)
+        self.spend_model_ = self._fit_spend(w, warm_start)
         return self
 
-    def _fit_spend(self, w: np.ndarray):
+    def _fit_spend(self, w: np.ndarray, warm_start: "PurchaseStream | None" = None):
         rfm = self.rfm_
         repeat = (rfm["frequency"].to_numpy() > 0) & (rfm["monetary_value"].to_numpy() > 0)
         freq = rfm["frequency"].to_numpy(float)[repeat]
         money = rfm["monetary_value"].to_numpy(float)[repeat]
         wr = w[repeat]
         model = copy.deepcopy(self.spend_model)
+        if warm_start is not None and hasattr(model, "initial_params"):
+            model.initial_params = np.asarray(warm_start.spend_model_.params_, float)
         if _accepts_weights(model.fit):
             keep = wr > 0
             model.fit(freq[keep], money[keep], weights=wr[keep])
@@ -129,27 +139,39 @@ class PurchaseStream:
         return np.asarray(spend, float)
 
     def expected_transactions(self, edges_years: np.ndarray) -> np.ndarray:
-        """Expected transactions in each grid interval, per unique (x, t_x, T) row.
+        """Expected transactions in each grid interval, per unique (x, T) pair, for a customer
+        certainly alive (multiply by :meth:`alive` to get each customer's).
+
+        Both purchase models factor as ``E[X(t) | x, t_x, T] = P(alive | x, t_x, T) g(t; x, T)``
+        (``t_x`` enters only through P(alive)), so ``g`` is computed once per (x, T) pair
+        from the public ``conditional_expected_purchases`` and ``p_alive`` with ``t_x = T`` (``t_x = 0`` when x = 0).
 
         Returns
         -------
-        ndarray of shape (n unique rows, len(edges_years) - 1)
+        ndarray of shape (n unique (x, T) pairs, len(edges_years) - 1)
         """
-        rows = self.rows_
-        cumulative = np.zeros((len(rows), len(edges_years)))
+        x, big_t = self.xt_[:, 0], self.xt_[:, 1]
+        recency = np.where(x > 0, big_t, 0.0)  # no repeat purchase: recency is 0 by definition
+        model = self.purchase_model_
+        alive_at_t = np.asarray(model.p_alive(x, recency, big_t), float)
+        cumulative = np.zeros((len(x), len(edges_years)))
         for k, years in enumerate(edges_years[1:], start=1):
-            cumulative[:, k] = np.asarray(
-                self.purchase_model_.conditional_expected_purchases(
-                    years * self.periods_per_year, rows[:, 0], rows[:, 1], rows[:, 2]
-                ),
-                float,
-            )
+            cumulative[:, k] = np.asarray(model.conditional_expected_purchases(
+                years * self.periods_per_year, x, recency, big_t), float)
+        cumulative /= np.maximum(alive_at_t, 1e-300)[:, None]
         return np.maximum(np.diff(cumulative, axis=1), 0.0)
+
+    def alive(self) -> np.ndarray:
+        """P(alive) of every customer (``rfm_`` order)."""
+        rfm = self.rfm_
+        return np.asarray(self.purchase_model_.p_alive(
+            rfm["frequency"].to_numpy(float), rfm["recency"].to_numpy(float),
+            rfm["T"].to_numpy(float)), float)
 
     def revenue_flows(self, edges_years: np.ndarray) -> np.ndarray:
         """Expected revenue per customer and grid interval, shape (n customers, intervals)."""
-        per_row = self.expected_transactions(edges_years)
-        return per_row[self.inverse_] * self.expected_spend()[:, None]
+        per_pair = self.expected_transactions(edges_years)
+        return per_pair[self.xt_inverse_] * (self.alive() * self.expected_spend())[:, None]
 
 
 class MembershipStream:
@@ -174,7 +196,8 @@ class MembershipStream:
         self.survival_model = survival_model
         self.fee = fee
 
-    def fit(self, members: pd.DataFrame, weights: np.ndarray | None = None) -> "MembershipStream":
+    def fit(self, members: pd.DataFrame, weights: np.ndarray | None = None, *,
+            warm_start: "MembershipStream | None" = None) -> "MembershipStream":
         """Fit on ``members`` (index token; ``payments``, ``observed_decisions``,
         ``next_due_years``, ``active``).
 
@@ -189,6 +212,8 @@ class MembershipStream:
         w = np.ones(len(members)) if weights is None else np.asarray(weights, float)
         self.survivors_ = survivors_curve(members, w)
         model = copy.deepcopy(self.survival_model)
+        if warm_start is not None and hasattr(model, "initial_params"):
+            model.initial_params = np.asarray(warm_start.survival_model_.params_, float)
         model.fit(self.survivors_)
         self.survival_model_ = model
         return self

@@ -1,0 +1,51 @@
+"""``valuation samples``: write the sample targets (or large benchmark targets)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from valuation.samples import DEFAULT_SEED, TARGETS, write_samples
+
+DEFAULT_OUT = Path("data/samples")
+BENCH_OUT = Path("benchmarks/data")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``samples`` sub-command."""
+    parser = subparsers.add_parser(
+        "samples",
+        help="write the fictional sample targets with their ground truth",
+        description=(
+            "Write deterministic sample targets (one folder each, with ground_truth.json). "
+            "Without --customers the committed samples are written to data/samples; with "
+            "--customers N large targets for benchmarks go to benchmarks/data (git-ignored)."
+        ),
+    )
+    parser.add_argument("--out", type=Path, default=None,
+                        help="parent folder (default: data/samples, or benchmarks/data with --customers)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--target", choices=sorted(TARGETS), action="append",
+                        help="only this target (repeatable; default: all three)")
+    parser.add_argument("--customers", type=int, default=None,
+                        help="natural customers per target (e.g. 1000000 for benchmarks; at least 200)")
+    parser.add_argument("--format", dest="fmt", choices=("csv", "parquet"), default=None,
+                        help="write CSV or Parquet instead of each target's own export format")
+    parser.add_argument("--clean", action="store_true", help="plant no defects (every review check 0)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the targets and print one summary line each (counts only, no personal data)."""
+    out = args.out or (BENCH_OUT if args.customers else DEFAULT_OUT)
+    folders = write_samples(out, seed=args.seed, targets=args.target, customers=args.customers,
+                            defects=not args.clean, fmt=args.fmt or "native")
+    for folder in folders:
+        truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+        c = truth["counts"]
+        planted = sum(truth["defects"].values())
+        print(f"{truth['target']}: {c['customers']:,} customers, {c['orders']:,} orders, "
+              f"{c['activity']:,} activity rows, {c['feedback']:,} feedback rows, "
+              f"{planted} planted defect records -> {folder}")
+    return 0

@@ -1,0 +1,68 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from _gradcheck import numeric_gradient
+from valuation.errors import ModelError, ModelInputError
+from valuation.models import GammaGamma
+from valuation.models.gammagamma import gammagamma_loglik
+
+
+@pytest.fixture(scope="module")
+def cdnow_gg(cdnow_rfm):
+    return GammaGamma().fit(cdnow_rfm["frequency"], cdnow_rfm["monetary_value"])
+
+
+def test_reproduces_published_fit(cdnow_gg, cdnow_rfm):
+    assert cdnow_gg.params_.to_numpy() == pytest.approx([6.25, 3.74, 15.44], abs=0.005)
+    assert cdnow_gg.log_likelihood_ == pytest.approx(-4055.9, abs=0.05)
+    assert cdnow_gg.n_customers_ == 946
+    assert cdnow_gg.mean_spend() == pytest.approx(35.17, abs=0.005)
+
+
+def test_gradient(cdnow_rfm):
+    rep = cdnow_rfm[cdnow_rfm["frequency"] > 0]
+    x, z, w = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float), np.ones(len(rep))
+    for params in ([6.25, 3.74, 15.44], [1.0, 8.0, 2.0]):
+        _, grad = gammagamma_loglik(np.array(params), x, z, w)
+        numeric = numeric_gradient(lambda p: gammagamma_loglik(p, x, z, w)[0], params)
+        assert grad == pytest.approx(numeric, rel=1e-6, abs=2e-5)
+
+
+def test_conditional_expected_spend(cdnow_gg):
+    p, q, g = cdnow_gg.params_
+    got = cdnow_gg.conditional_expected_spend(np.array([0, 1, 10]), np.array([0.0, 100.0, 20.0]))
+    assert got[0] == pytest.approx(p * g / (q - 1))
+    assert got[1] == pytest.approx((p * g + p * 100) / (p + q - 1))
+    assert got[1] > got[0] and 20 < got[2] < got[0]
+
+
+def test_refuses_when_q_at_most_one():
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 5, size=2000).astype(float)
+    # extremely heavy-tailed spend: Pareto-like mean spends give q <= 1
+    z = rng.pareto(0.6, size=2000) * 10 + 1
+    with pytest.raises(ModelError, match="q = .* <= 1"):
+        GammaGamma().fit(x, z)
+    with pytest.warns(RuntimeWarning, match="does not exist"):
+        model = GammaGamma(on_q_le_1="warn").fit(x, z)
+    with pytest.raises(ModelError):
+        model.conditional_expected_spend(x, z)
+
+
+def test_input_errors():
+    with pytest.raises(ModelInputError, match="monetary value <= 0"):
+        GammaGamma().fit([1, 2, 0], [10.0, 0.0, 0.0])
+    with pytest.raises(ModelError, match="repeat purchases"):
+        GammaGamma().fit([0, 0], [0.0, 0.0])
+
+
+def test_recovers_online_school_generator(online_school_orders):
+    from test_betageo import online_school_rfm
+
+    orders, truth = online_school_orders
+    rfm = online_school_rfm(orders, truth)
+    model = GammaGamma().fit(rfm["frequency"], rfm["monetary_value"])
+    true = pd.Series(truth["generator"]["gamma_gamma"], dtype=float)
+    z = (model.params_ - true) / model.standard_errors_
+    assert (z.abs() < 2).all(), z

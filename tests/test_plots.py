@@ -1,0 +1,111 @@
+"""The figures: each draws from known aggregates, Chinese labels never become empty boxes."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from valuation import plots
+from valuation.errors import ReportError
+
+matplotlib.use("Agg")
+
+
+def _frames():
+    rng = np.random.default_rng(7)
+    days = np.arange(0, 400, 10)
+    curves = pd.concat([
+        pd.DataFrame({"group": g, "days": days, "survival": np.exp(-days / s),
+                      "ci_lower": np.exp(-days / s) * 0.9, "ci_upper": np.minimum(1, np.exp(-days / s) * 1.1)})
+        for g, s in (("search", 200.0), ("wechat", 300.0))])
+    drivers = pd.DataFrame({"hazard_ratio": [1.4, 0.7], "hr_lower": [1.1, 0.5], "hr_upper": [1.8, 0.95]},
+                           index=pd.Index(["channel[offline]", "satisfaction"], name="covariate"))
+    months = pd.period_range("2024-01", periods=12, freq="M")
+    shares = pd.DataFrame(rng.uniform(0, 1, (12, 6)), index=months, columns=range(6))
+    panel = pd.DataFrame({"active": 50, "new": 10, "retained": 30, "returning": 10, "lapsed": 5},
+                         index=pd.Index(months, name="month"))
+    tracking = pd.DataFrame({"period": pd.date_range("2024-01-07", periods=30, freq="7D"),
+                             "actual": rng.poisson(20, 30), "predicted": np.full(30, 20.0)})
+    tiers = pd.DataFrame({"tier": ["top 10%", "next 20%", "next 30%", "bottom 40%"],
+                          "customers": [10, 20, 30, 40], "clv_total": [5000.0, 3000.0, 1500.0, 500.0]})
+    bridge = pd.DataFrame({"label": ["Gross equity", "Haircut", "Not transferable"],
+                           "value": [1_000_000.0, -50_000.0, -200_000.0]})
+    tornado = pd.DataFrame({"parameter": ["discount", "margin"], "low": [0.08, 0.5], "high": [0.2, 0.7],
+                            "low_value": [800_000.0, 700_000.0], "high_value": [650_000.0, 820_000.0]})
+    return dict(curves=curves, drivers=drivers, shares=shares, panel=panel, tracking=tracking,
+                tiers=tiers, bridge=bridge, tornado=tornado, samples=rng.normal(750_000, 80_000, 200))
+
+
+def _all_figures(style):
+    f = _frames()
+    return {
+        "value_bridge": plots.value_bridge(f["bridge"], style=style),
+        "value_range": plots.value_range(f["samples"], point=750_000, asking_price=900_000, style=style),
+        "tornado": plots.tornado(f["tornado"], base=750_000, style=style),
+        "km_curves": plots.km_curves(f["curves"], style=style),
+        "hazard_forest": plots.hazard_forest(f["drivers"], style=style),
+        "cohort_heatmap": plots.cohort_heatmap(f["shares"], style=style),
+        "tracking": plots.tracking_plot(f["tracking"], calibration_end="2024-04-01", style=style),
+        "clv_by_tier": plots.clv_by_tier(f["tiers"], style=style),
+        "activity_panel": plots.activity_panel(f["panel"], style=style),
+    }
+
+
+def test_every_figure_is_saved_as_a_png(tmp_path):
+    for name, fig in _all_figures(plots.PlotStyle()).items():
+        path = plots.save_figure(fig, tmp_path / f"{name}.png")
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert path.stat().st_size > 5_000, name
+
+
+def test_bridge_total_bar_is_the_sum_of_the_steps():
+    fig = plots.value_bridge(_frames()["bridge"])
+    bars = fig.axes[0].patches
+    assert len(bars) == 4
+    assert bars[-1].get_height() == pytest.approx(750_000.0)  # 1m - 50k - 200k
+    assert bars[2].get_y() == pytest.approx(750_000.0)  # the last step hangs from the running total
+
+
+def test_forest_plot_accepts_a_lifelines_summary():
+    summary = pd.DataFrame({"exp(coef)": [2.0], "exp(coef) lower 95%": [1.5], "exp(coef) upper 95%": [2.5]},
+                           index=["x"])
+    fig = plots.hazard_forest(summary)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["x"]
+
+
+def test_missing_columns_are_a_clear_error():
+    with pytest.raises(ReportError, match="lacks column"):
+        plots.clv_by_tier(pd.DataFrame({"tier": ["a"]}))
+    with pytest.raises(ReportError, match="no finite"):
+        plots.value_range([np.nan])
+
+
+def test_chinese_falls_back_to_english_with_a_notice_without_a_cjk_font(monkeypatch):
+    monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
+    style = plots.PlotStyle.for_language("zh")
+    assert style.lang == "en" and style.font is None
+    assert "CJK" in style.notice
+    fig = plots.km_curves(_frames()["curves"], style=style)
+    assert fig.axes[0].get_title() == "Share of customers still active"
+
+
+def test_english_brief_needs_no_notice():
+    assert plots.figure_language("en") == ("en", None)
+
+
+@pytest.mark.skipif(plots.find_cjk_font() is None, reason="no CJK font installed")
+def test_chinese_labels_render_with_the_cjk_font_without_missing_glyphs(tmp_path):
+    style = plots.PlotStyle.for_language("zh")
+    assert style.lang == "zh" and style.notice is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for name, fig in _all_figures(style).items():
+            plots.save_figure(fig, tmp_path / f"{name}.png")
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    assert missing == []
+    fig = plots.value_bridge(_frames()["bridge"], style=style)
+    assert fig.axes[0].get_title() == "估值桥"

@@ -1,0 +1,185 @@
+"""papermill runs of the brief (en/zh, buyer/seller): results.json, HTML, PDF, safety.
+
+Each brief runs once per module (module-scoped fixture) on a synthetic target of this test's
+own folder, so parallel workers never share kernels or output folders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from _brief_fixtures import KNOWN_PERSONAL, write_target
+from valuation.errors import BriefExecutionError
+from valuation.privacy.scanner import assert_clean
+from valuation.report import export, results
+from valuation.report.runner import notebook_timings, run_brief
+from valuation.report.sections import section_titles
+
+FIGURES = {"value_bridge", "value_range", "tornado", "km_curves", "hazard_forest",
+           "cohort_heatmap", "tracking", "clv_by_tier"}
+
+
+@pytest.fixture(scope="module")
+def briefs(tmp_path_factory):
+    """Two executed briefs: English for the buyer, Chinese for the seller."""
+    runs = {}
+    for lang, side in (("en", "buyer"), ("zh", "seller")):
+        root = tmp_path_factory.mktemp(f"brief_{lang}")
+        params = write_target(root, f"school_{lang}", side=side, lang=lang)
+        lines: list[str] = []
+        run = run_brief(params, prepare=False, log=lines.append)
+        runs[lang] = (run, lines, root)
+    return runs
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_brief_publishes_every_file(briefs, lang):
+    run, lines, _ = briefs[lang]
+    names = {p.name for p in run.output_dir.iterdir()}
+    assert {"brief.ipynb", "brief.html", "results.json", "figures"} <= names
+    assert FIGURES <= {p.stem for p in (run.output_dir / "figures").glob("*.png")}
+    assert not [p for p in run.output_dir.parent.iterdir() if ".staging-" in p.name]
+    assert {"kernel_start", "compute", "export"} <= set(run.timings)
+    assert "kernel start" in lines[-1] and "compute" in lines[-1] and "export" in lines[-1]
+
+
+@pytest.mark.parametrize("lang,side", [("en", "buyer"), ("zh", "seller")])
+def test_results_json_holds_consistent_headline_numbers(briefs, lang, side):
+    run, _, _ = briefs[lang]
+    data = results.read_results(run.output_dir / "results.json")
+    head = data["headline"]
+    assert data["lang"] == lang and data["side"] == side
+    assert set(head) == set(results.HEADLINE_KEYS)
+    assert head["customers"] == 300
+    assert head["equity_p10"] <= head["equity_p50"] <= head["equity_p90"]
+    assert 0 < head["consent_coverage"] < 1
+    assert 0 <= head["quality_score"] <= 100
+    prices = (head["anchor_price"], head["target_price"], head["walk_away_price"])
+    # a buyer anchors low and walks away high; a seller the reverse
+    assert list(prices) == sorted(prices, reverse=(side == "seller"))
+    assert len(head["top_risks"]) == 3
+    bridge = data["valuation"]["bridge"]
+    total = [row for row in bridge if row["kind"] == "total"][0]["amount"]
+    steps = sum(row["amount"] for row in bridge if row["kind"] != "total")
+    assert total == pytest.approx(steps, abs=0.05)
+    assert total == pytest.approx(head["equity_point"], abs=0.5)
+    assert data["run"]["timings_s"]["compute"] > 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_html_has_every_section_and_no_code(briefs, lang):
+    run, _, _ = briefs[lang]
+    html = (run.output_dir / "brief.html").read_text(encoding="utf-8")
+    body = re.sub(r"<(script|style)[\s\S]*?</\1>", "", html)
+    for title in section_titles(lang):
+        assert title in body, title
+    assert 'class="jp-InputArea' not in body and "jp-InputPrompt" not in body
+    assert "In&nbsp;[" not in body and "Out[" not in body
+    assert "import " not in body and "sections." not in body
+    assert "交接清单" in html
+
+
+def test_chinese_brief_reads_in_chinese(briefs):
+    html = (briefs["zh"][0].output_dir / "brief.html").read_text(encoding="utf-8")
+    assert "执行摘要" in html and "卖方" in html and "对方报价" in html
+    assert "Executive summary" not in html
+
+
+def test_no_personal_data_in_any_output(briefs):
+    for run, _, _ in briefs.values():
+        assert_clean([run.output_dir])
+        for path in run.output_dir.rglob("*"):
+            if path.is_file() and path.suffix in {".html", ".json", ".ipynb"}:
+                text = path.read_text(encoding="utf-8")
+                for value in KNOWN_PERSONAL:
+                    assert value not in text, (path.name, value[:3])
+
+
+def test_executed_notebook_records_the_parameters_and_timings(briefs):
+    run, _, root = briefs["en"]
+    nb = nbformat.read(run.output_dir / "brief.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "lang = \"en\"" in injected[0].source
+    assert str(root) in injected[0].source  # the analysis dataset path, never raw data
+    timings = notebook_timings(nb)
+    assert timings["kernel_start"] >= 0 and timings["compute"] > 0
+
+
+def test_pdf_is_printed_when_chromium_exists(briefs):
+    run, _, _ = briefs["en"]
+    pdf = run.output_dir / "brief.pdf"
+    if export.find_chromium() is None:
+        assert not pdf.exists()
+        assert any("Chromium" in n for n in run.notices)
+    else:
+        assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.chromium
+@pytest.mark.skipif(export.find_chromium() is None, reason="Chromium is not installed")
+def test_brief_html_displays_in_headless_chromium(briefs, tmp_path):
+    run, _, _ = briefs["zh"]
+    shot = tmp_path / "shot.png"
+    command = [export.find_chromium(), *export.CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'p'}",
+               "--window-size=1100,1400", f"--screenshot={shot}",
+               (run.output_dir / "brief.html").resolve().as_uri()]
+    subprocess.run(command, capture_output=True, timeout=120, check=False)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = subprocess.run([*command[:-2], "--dump-dom", command[-1]], capture_output=True,
+                         timeout=120, check=False).stdout.decode("utf-8", "replace")
+    assert "执行摘要" in dom and "<img" in dom
+
+
+def test_failed_brief_keeps_earlier_outputs_and_the_partial_notebook(briefs, tmp_path):
+    run, _, root = briefs["en"]
+    before = {p: p.stat().st_mtime_ns for p in run.output_dir.rglob("*") if p.is_file()}
+    broken = tmp_path / "broken.ipynb"
+    nb = nbformat.read(Path(run.output_dir / "brief.ipynb"), as_version=4)
+    source = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('params_path = ""', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('aggregate 42')"),
+        nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"),
+    ], metadata=nb.metadata)
+    nbformat.write(source, broken)
+    with pytest.raises(BriefExecutionError, match="planted failure") as caught:
+        run_brief(root / "school_en.yaml", prepare=False, notebook=broken, log=lambda _: None)
+    after = {p: p.stat().st_mtime_ns for p in run.output_dir.rglob("*") if p.is_file()}
+    assert after == before
+    kept = Path(caught.value.partial_notebook)
+    assert kept.is_file() and root / "work" in kept.parents
+    assert "aggregate 42" in kept.read_text(encoding="utf-8")
+
+
+def test_results_refuse_unknown_headline_keys_and_store_nan_as_null(tmp_path):
+    with pytest.raises(Exception, match="unknown headline key"):
+        results.build_results(target="t", name="n", as_of="2025-01-01", side="buyer",
+                              lang="en", headline={"equity": 1})
+    doc = results.build_results(target="t", name="n", as_of="2025-01-01", side="buyer",
+                                lang="en", headline={"equity_p50": float("nan")})
+    path = results.write_results(doc, tmp_path / "results.json")
+    assert json.loads(path.read_text())["headline"]["equity_p50"] is None
+
+
+def test_pdf_is_skipped_with_a_notice_without_chromium(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "find_chromium", lambda: None)
+    html = tmp_path / "b.html"
+    html.write_text("<html><body>hi</body></html>")
+    outcome = export.export_pdf(html, tmp_path / "b.pdf")
+    assert outcome.path is None and "Chromium is not installed" in outcome.notice
+    assert not (tmp_path / "b.pdf").exists()
+
+
+def test_cli_brief_validates_params_before_running(tmp_path, capsys):
+    from valuation.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("target: x\nunknown_key: 1\n", encoding="utf-8")
+    assert main(["brief", str(bad)]) == 2
+    assert "unknown_key" in capsys.readouterr().err
