@@ -72,3 +72,18 @@ def online_school_orders() -> tuple[pd.DataFrame, dict]:
 def cert_school_orders() -> tuple[pd.DataFrame, dict]:
     """Orders of the cert_school sample (sBG renewals) and its truth."""
     return _sample_orders("cert_school")
+
+
+def numeric_gradient(fun, params, rel_step=1e-6):
+    """Central finite-difference gradient, to check the models' analytic gradients."""
+    import numpy as np
+
+    params = np.asarray(params, dtype=float)
+    grad = np.empty_like(params)
+    for i in range(len(params)):
+        h = rel_step * max(abs(params[i]), 1e-3)
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (fun(up) - fun(down)) / (2 * h)
+    return grad

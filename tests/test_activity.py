@@ -104,6 +104,9 @@ def test_cohort_retention_known_answer():
     long = result.long()
     assert len(long) == 7 and set(long.columns) == {
         "cohort", "months_since_signup", "cohort_size", "active", "share"}
+    published = result.publishable(2)
+    assert published["suppressed"].tolist() == [False] * 4 + [True] * 3  # 1-customer cohort
+    assert published["active"].iloc[0] == 2 and published["active"].iloc[4:].isna().all()
 
 
 def test_cohort_retention_max_months():

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _gradcheck import numeric_gradient
+from conftest import numeric_gradient
 from valuation.errors import ConvergenceError, ModelInputError, NotFittedError
 from valuation.models import BetaGeo
 from valuation.models.betageo import bgnbd_loglik, simulate_bgnbd

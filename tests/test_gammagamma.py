@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _gradcheck import numeric_gradient
+from conftest import numeric_gradient
 from valuation.errors import ModelError, ModelInputError
 from valuation.models import GammaGamma
 from valuation.models.gammagamma import gammagamma_loglik

@@ -310,7 +310,7 @@ def test_error_lists_every_problem_of_a_file_lazily(tmp_path):
 @pytest.mark.parametrize("target", [
     "online_school",
     "bootcamp",
-    # openpyxl alone needs ~15 s for this workbook's 68k rows
+    # the XLSX workbook (read with calamine)
     "cert_school",
 ])
 def test_samples_match_ground_truth_counts(target):

@@ -4,7 +4,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import gammaln, hyp2f1
 
-from _gradcheck import numeric_gradient
+from conftest import numeric_gradient
 from valuation.models import ParetoNBD
 from valuation.models.paretonbd import _death_integral, paretonbd_loglik, simulate_paretonbd
 

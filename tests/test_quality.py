@@ -119,9 +119,9 @@ def defect_rows() -> dict[str, list[dict]]:
     # authenticity
     for i in (0, 1):
         _c(rows, i).update(id_checksum_ok=False, id_valid=False, id_birthdate_ok=pd.NA)
-    for i in (2, 3):
-        _c(rows, i).update(id_birthdate_ok=False, id_valid=False)
-    _c(rows, 4).update(birth_year_band="2030-2034")  # born after signup (gate flag missed it)
+    _c(rows, 1)["id_birthdate_ok"] = False  # a bad check digit is not also a bad birth date
+    for i in (2, 3, 4):
+        _c(rows, i).update(id_birthdate_ok=False, id_valid=False, birth_year_band=pd.NA)
     for i in (5, 6):
         _c(rows, i).update(mobile_dummy=True, contactable=False)
     _c(rows, 8)["mobile_token"] = _c(rows, 7)["mobile_token"]  # two persons, one phone
@@ -306,7 +306,7 @@ def test_json_has_counts_and_shares_but_no_personal_data_or_tokens(defect_report
 def test_summary_in_english_and_chinese(defect_report):
     en, zh = defect_report.summary("en"), defect_report.summary("zh")
     assert "signup_burst: 35 customers" in en and f"{defect_report.score:.1f}/100" in en
-    assert "[真实性] signup_burst: 35 条" in zh and "估值扣减" in zh
+    assert "[真实性] signup_burst: 35 名学员" in zh and "估值扣减" in zh
     with pytest.raises(ReviewError):
         defect_report.summary("fr")
 

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _gradcheck import numeric_gradient
+from conftest import numeric_gradient
 from conftest import SBG_TABLE
 from valuation.errors import ModelInputError
 from valuation.models import ShiftedBetaGeometric

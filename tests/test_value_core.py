@@ -139,3 +139,18 @@ def test_custom_purchase_model_template_is_used(fitted):
     other.fit(base.tables_, params)
     assert other.purchase_.purchase_model_.penalizer == 0.1
     assert not np.allclose(other.purchase_.purchase_model_.params_, base.purchase_.purchase_model_.params_)
+
+
+def test_instalments_are_one_purchase():
+    from valuation.value.equity import collapse_instalments
+
+    orders = pd.DataFrame({
+        "customer_token": ["a", "a", "a", "b"], "course": ["java", "java", "python", "java"],
+        "category": "programming", "payment_plan": ["instalment", "instalment", "full", "full"],
+        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-05"]),
+        "net_amount": [100.0, 100.0, 50.0, 300.0]})
+    out = collapse_instalments(orders).sort_values(["customer_token", "order_date"])
+    assert len(out) == 3
+    java_a = out[(out["customer_token"] == "a") & (out["course"] == "java")].iloc[0]
+    assert java_a["net_amount"] == 200.0 and java_a["order_date"] == pd.Timestamp("2024-01-01")
+    assert out["net_amount"].sum() == orders["net_amount"].sum()

@@ -222,6 +222,10 @@ class CohortRetention(NamedTuple):
         stacked["share"] = stacked["active"] / stacked["cohort_size"]
         return stacked[["cohort", "months_since_signup", "cohort_size", "active", "share"]]
 
+    def publishable(self, min_cell_size: int) -> pd.DataFrame:
+        """:meth:`long` with cohorts smaller than ``min_cell_size`` suppressed."""
+        return suppress_for_publication(self.long(), "cohort_size", min_cell_size)
+
 
 def cohort_retention(
     tables: Mapping[str, pd.DataFrame],

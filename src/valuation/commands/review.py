@@ -17,6 +17,7 @@ from valuation.fileio import atomic_path
 from valuation.params import load_params
 from valuation.privacy.scanner import leak_error, scan_file
 from valuation.quality import QualityReport, review
+from valuation.quality.report import SEVERITY_ZH, TREATMENT_ZH, UNIT_ZH
 
 _HEADERS_ZH = {
     "check": "检查项", "group_zh": "类别", "unit": "单位", "failed": "问题数",
@@ -58,6 +59,9 @@ def format_checks(report: QualityReport, lang: str = "en") -> str:
     for column in ("share_of_customers", "share_of_revenue"):
         table[column] = table[column].map(lambda share: f"{share:.1%}")
     if lang == "zh":
+        table["unit"] = table["unit"].map(UNIT_ZH)
+        table["severity"] = table["severity"].map(SEVERITY_ZH)
+        table["treatment"] = table["treatment"].map(TREATMENT_ZH)
         table = table[list(_HEADERS_ZH)].rename(columns=_HEADERS_ZH)
     else:
         table = table[["check", "group", "unit", "failed", "share_of_customers",

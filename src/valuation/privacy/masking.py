@@ -40,21 +40,33 @@ def mask_name(value: str) -> str:
     return text[:1] + "*" * max(len(text) - 1, 1) if text else text
 
 
+_SEPARATED_DIGITS = re.compile(r"\+?\d(?:[\s\-.()]{0,2}\d){5,}[Xx]?")
+"""A run of 6 or more digits, possibly split by spaces, dashes, dots or brackets
+(``+86 138 1234 5678``, ``110105-1949...``)."""
+
+
+_DATE_SHAPED = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}")
+
+
+def _mask_digit_run(match: re.Match) -> str:
+    run = match.group(0)
+    if _DATE_SHAPED.fullmatch(run):
+        return run  # a date such as 2024-01-05 is not personal and helps the user
+    digits = re.sub(r"[^\dXx]", "", run)
+    return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
+
+
 def mask_value(value: object, max_len: int = 40) -> str:
     """Mask any value that could be personal, for error messages.
 
-    Long runs of digits (6 or more) keep only their first 3 and last 2 digits, e-mail
+    Long runs of digits (6 or more, also when split by spaces or dashes) keep only their first 3 and last 2 digits, e-mail
     addresses keep their first character and domain, and the result is cut to ``max_len``.
     Short non-numeric text (a typo in a date, "abc" in an amount) is shown as is, so the
     user can see what is wrong.
     """
     text = str(value)
     text = re.sub(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", lambda m: mask_email(m.group(0)), text)
-    text = re.sub(
-        r"\d{6,}[\dXx]?",
-        lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 5) + m.group(0)[-2:],
-        text,
-    )
+    text = _SEPARATED_DIGITS.sub(_mask_digit_run, text)
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text

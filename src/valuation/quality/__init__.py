@@ -4,6 +4,7 @@
 >>> print(report.summary("zh"))  # doctest: +SKIP
 >>> cleaned = clean_tables(tables, params, report)  # doctest: +SKIP
 
+* :mod:`valuation.quality.base` -- the check record, its context and result, helpers;
 * :mod:`valuation.quality.checks` -- the named checks of ``docs/contract.md`` and their
   treatments (exclude or flag);
 * :mod:`valuation.quality.report` -- :func:`review`, :class:`QualityReport`, score and haircut;
@@ -12,7 +13,8 @@
 
 from __future__ import annotations
 
-from valuation.quality.checks import CHECK_NAMES, CHECKS, Check, CheckResult
+from valuation.quality.base import Check, CheckResult
+from valuation.quality.checks import CHECK_NAMES, CHECKS
 from valuation.quality.clean import CleanedTables, clean_tables
 from valuation.quality.report import HAIRCUT_CAP, QualityReport, review
 

@@ -30,29 +30,20 @@ flag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
 
 import pandas as pd
 
-from valuation.tables import ANALYSIS_COLUMNS, TABLES
-
-Group = Literal["authenticity", "completeness", "consistency"]
-Unit = Literal["customers", "orders", "records"]
-Severity = Literal["info", "low", "medium", "high"]
-Treatment = Literal["exclude", "flag"]
-
-GROUP_ZH: dict[str, str] = {"authenticity": "真实性", "completeness": "完整性", "consistency": "一致性"}
-
-DATE_COLUMNS: dict[str, str] = {
-    "customers": "signup_date",
-    "orders": "order_date",
-    "activity": "event_date",
-    "feedback": "feedback_date",
-}
-"""The date column of each table that ``future_dates`` and ``before_opening`` look at."""
+from valuation.quality.base import (
+    DATE_COLUMNS,
+    Check,
+    CheckResult,
+    ReviewContext,
+    day,
+    is_blank,
+    is_false,
+    is_true,
+)
 
 BURST_FLOOR = 30
 """A signup day is a burst only if its count exceeds at least this many signups."""
@@ -60,114 +51,6 @@ BURST_MADS = 10.0
 """... and exceeds the median daily count by this many median absolute deviations."""
 REFUND_ACTIVITY_GRACE_DAYS = 30
 """Activity this many days after the last (fully refunded) order is still normal."""
-MAX_AGE_AT_SIGNUP = 100
-
-
-@dataclass(frozen=True)
-class ReviewContext:
-    """The analysis tables and dates every check reads.
-
-    Attributes
-    ----------
-    tables : dict of str to DataFrame
-        The four analysis tables (an absent table is an empty frame with its columns).
-    as_of : Timestamp
-        The valuation date: later dates are in the future.
-    opened : Timestamp or None
-        The school's opening date (``data.opened``); ``None`` skips ``before_opening``.
-    """
-
-    tables: dict[str, pd.DataFrame]
-    as_of: pd.Timestamp
-    opened: pd.Timestamp | None = None
-
-    @property
-    def customers(self) -> pd.DataFrame:
-        return self.tables["customers"]
-
-    @property
-    def orders(self) -> pd.DataFrame:
-        return self.tables["orders"]
-
-    @property
-    def activity(self) -> pd.DataFrame:
-        return self.tables["activity"]
-
-    @property
-    def feedback(self) -> pd.DataFrame:
-        return self.tables["feedback"]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """What one check found.
-
-    Attributes
-    ----------
-    failed : int
-        Records failing, in the check's unit.
-    customers : Index
-        Tokens of the customers the failing records belong to (for orphan orders: the
-        unknown tokens the orders carry).
-    rows : dict of str to Index
-        Per table, the index labels of the failing rows.
-    skipped : str
-        Why the check could not run (empty when it ran).
-    """
-
-    failed: int
-    customers: pd.Index
-    rows: dict[str, pd.Index] = field(default_factory=dict)
-    skipped: str = ""
-
-
-@dataclass(frozen=True)
-class Check:
-    """A registered review check.
-
-    Attributes
-    ----------
-    name, group, unit : as in ``docs/contract.md``.
-    func : the function computing the :class:`CheckResult`.
-    treatment : ``"exclude"`` (records removed from the valuation) or ``"flag"`` (kept).
-    base_severity : the lowest severity the check has when anything fails.
-    in_haircut : whether flagged revenue counts towards the haircut (consent checks do not:
-        the valuation's consent cohorts price them).
-    why : one line justifying the treatment.
-    """
-
-    name: str
-    group: Group
-    unit: Unit
-    func: Callable[[ReviewContext], CheckResult]
-    treatment: Treatment
-    base_severity: Severity
-    in_haircut: bool
-    why: str
-
-
-# ---------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------
-def is_true(values: pd.Series) -> pd.Series:
-    """Plain bool Series: True where a nullable boolean is True (missing -> False)."""
-    return values.astype("boolean").fillna(False).astype(bool)
-
-
-def is_false(values: pd.Series) -> pd.Series:
-    """Plain bool Series: True where a nullable boolean is False (missing -> False)."""
-    return values.astype("boolean").eq(False).fillna(False).astype(bool)
-
-
-def is_blank(values: pd.Series) -> pd.Series:
-    """Plain bool Series: True where a value is missing or only whitespace."""
-    text = values.astype("string")
-    return (text.isna() | text.str.strip().eq("")).fillna(True).astype(bool)
-
-
-def day(values: pd.Series) -> pd.Series:
-    """Dates at day resolution (the time of day never matters to the review)."""
-    return pd.to_datetime(values).dt.normalize()
 
 
 def _result(table: str, frame: pd.DataFrame, mask: pd.Series) -> CheckResult:
@@ -209,15 +92,6 @@ def duplicate_map(customers: pd.DataFrame) -> pd.Series:
                      name="first_customer_token", dtype="string")
 
 
-_BAND = re.compile(r"^\s*(\d{4})\s*[-–~]\s*(\d{4})\s*$")
-
-
-def _band_bounds(bands: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Lower and upper birth years of bands like ``"1990-1994"`` (NaN where unparsable)."""
-    parts = bands.astype("string").str.extract(_BAND)
-    return pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
-
-
 # ---------------------------------------------------------------------------------------
 # authenticity (真实性)
 # ---------------------------------------------------------------------------------------
@@ -228,18 +102,13 @@ def invalid_id_checksum(ctx: ReviewContext) -> CheckResult:
 
 
 def impossible_birth_date(ctx: ReviewContext) -> CheckResult:
-    """Check digit OK but the birth date is impossible.
+    """Check digit OK but the birth date is impossible (``id_birthdate_ok`` False).
 
-    Uses the gate's ``id_birthdate_ok``; in addition, a birth-year band lying wholly after
-    the signup year, or so early that the customer was surely over 100 at signup, fails.
+    The gate sets ``id_birthdate_ok`` against the signup date: a real calendar date, not
+    after signup, age at signup at most 100 (``valuation.privacy.gate.MAX_AGE_AT_SIGNUP``).
     """
     c = ctx.customers
-    signup_year = pd.to_datetime(c["signup_date"]).dt.year
-    low, high = _band_bounds(c["birth_year_band"])
-    after_signup = (low > signup_year).fillna(False)
-    too_old = ((signup_year - high - 1) > MAX_AGE_AT_SIGNUP).fillna(False)
-    bad = is_false(c["id_birthdate_ok"]) | after_signup.astype(bool) | too_old.astype(bool)
-    return _customer_result(ctx, is_true(c["id_checksum_ok"]) & bad)
+    return _customer_result(ctx, is_true(c["id_checksum_ok"]) & is_false(c["id_birthdate_ok"]))
 
 
 def dummy_phone(ctx: ReviewContext) -> CheckResult:
@@ -423,47 +292,3 @@ CHECKS: tuple[Check, ...] = (
 """Every review check, in report order. Names are binding (``docs/contract.md``)."""
 
 CHECK_NAMES: tuple[str, ...] = tuple(check.name for check in CHECKS)
-
-
-def empty_table(table: str) -> pd.DataFrame:
-    """An empty analysis table with the contract's columns and dtypes."""
-    return pd.DataFrame({col: pd.Series(dtype=dtype)
-                         for col, dtype in ANALYSIS_COLUMNS[table].items()})
-
-
-def missing_columns(tables: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
-    """Per table given, the contract columns it lacks (tables not given are not listed)."""
-    return {
-        name: missing
-        for name in TABLES
-        if name in tables
-        and (missing := [col for col in ANALYSIS_COLUMNS[name] if col not in tables[name].columns])
-    }
-
-
-def _ensure_index_unique(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame if frame.index.is_unique else frame.reset_index(drop=True)
-
-
-def build_context(tables: dict[str, pd.DataFrame], as_of: object,
-                  opened: object | None = None) -> ReviewContext:
-    """Assemble a :class:`ReviewContext`; absent tables become empty frames.
-
-    Parameters
-    ----------
-    tables : dict of str to DataFrame
-        Analysis tables (``customers`` and ``orders`` at least; activity and feedback
-        optional).
-    as_of, opened : date-like
-        The valuation date and the school's opening date (``None``: unknown).
-    """
-    full = {name: _ensure_index_unique(tables[name]) if name in tables else empty_table(name)
-            for name in TABLES}
-    opened_ts = None if opened is None else pd.Timestamp(opened).normalize()
-    return ReviewContext(tables=full, as_of=pd.Timestamp(as_of).normalize(), opened=opened_ts)
-
-
-__all__ = [
-    "CHECKS", "CHECK_NAMES", "Check", "CheckResult", "GROUP_ZH", "ReviewContext",
-    "build_context", "duplicate_map", "empty_table", "missing_columns",
-]

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from valuation.params import DealParams
-from valuation.quality.checks import build_context, duplicate_map
+from valuation.quality.base import build_context
+from valuation.quality.checks import duplicate_map
 from valuation.quality.report import QualityReport, review_context, validate_tables
 from valuation.tables import TABLES
 

@@ -39,8 +39,7 @@ import pandas as pd
 
 from valuation.errors import ReviewError
 from valuation.params import DealParams
-from valuation.quality.checks import (
-    CHECKS,
+from valuation.quality.base import (
     GROUP_ZH,
     Check,
     CheckResult,
@@ -48,10 +47,13 @@ from valuation.quality.checks import (
     build_context,
     missing_columns,
 )
+from valuation.quality.checks import CHECKS
 
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high")
 SEVERITY_ZH: dict[str, str] = {"info": "无", "low": "低", "medium": "中", "high": "高"}
 TREATMENT_ZH: dict[str, str] = {"exclude": "剔除", "flag": "标记保留"}
+UNIT_ZH: dict[str, str] = {"customers": "学员", "orders": "订单", "records": "记录"}
+COUNTED_ZH: dict[str, str] = {"customers": "名学员", "orders": "笔订单", "records": "条记录"}
 SHARE_LEVELS: tuple[tuple[float, str], ...] = ((0.05, "high"), (0.01, "medium"), (0.0, "low"))
 POINTS: dict[str, float] = {"info": 0.0, "low": 1.0, "medium": 2.0, "high": 4.0}
 WEIGHT: dict[str, float] = {"info": 0.0, "low": 0.5, "medium": 1.0, "high": 2.0}
@@ -202,7 +204,7 @@ class QualityReport:
             lines.append("未发现问题。" if zh else "No finding: every check passed.")
         for row in found.itertuples():
             if zh:
-                lines.append(f"- [{row.group_zh}] {row.check}: {row.failed} 条（{row.unit}），"
+                lines.append(f"- [{row.group_zh}] {row.check}: {row.failed} {COUNTED_ZH[row.unit]}，"
                              f"涉及学员 {row.share_of_customers:.1%}、收入 {row.share_of_revenue:.1%}；"
                              f"严重度{SEVERITY_ZH[row.severity]}，{TREATMENT_ZH[row.treatment]}。")
             else:

@@ -19,7 +19,7 @@ from valuation.samples.specs import CHECKS, DefectPlan, TARGETS, TargetSpec
 from valuation.samples.truth import generator_truth
 from valuation.tables import RAW_COLUMNS
 
-CHUNK_CUSTOMERS = 100_000
+CHUNK_CUSTOMERS = 50_000
 MIN_CUSTOMERS = 200
 
 
@@ -80,7 +80,7 @@ class _Tally:
             tables["activity"][["customer_id", "event_date"]].set_axis(["customer_id", "date"], axis=1),
         ])
         events = events[events["customer_id"].isin(known_ids)]
-        month = events["date"].dt.strftime("%Y-%m")
+        month = np.datetime_as_string(events["date"].to_numpy(dtype="datetime64[M]"), unit="M")
         pairs = pd.DataFrame({"c": events["customer_id"].to_numpy(), "m": month.to_numpy()}).drop_duplicates()
         self.active.update(pairs["m"].value_counts().to_dict())
         self.pii.update(pii[pii != ""].value_counts().to_dict())

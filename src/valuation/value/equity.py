@@ -45,6 +45,25 @@ def net_orders(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return frame.loc[frame["net_amount"] > 0]
 
 
+def collapse_instalments(orders: pd.DataFrame) -> pd.DataFrame:
+    """One purchase per course enrolment: instalment orders of the same customer and course
+    become one transaction dated at the first payment, worth their total net amount.
+
+    An instalment plan is one purchase decision; counting each payment as a repeat purchase
+    would inflate the purchase model's frequency (and double count the course). Payments not
+    yet due at ``as_of`` are not valued (conservative).
+    """
+    plan = orders["payment_plan"].astype("string").str.lower()
+    instal = (plan == "instalment").fillna(False).to_numpy(bool)
+    if not instal.any():
+        return orders
+    grouped = orders.loc[instal].groupby(["customer_token", "course"], dropna=False,
+                                         observed=True, sort=False)
+    merged = grouped.agg(order_date=("order_date", "min"), net_amount=("net_amount", "sum"),
+                         category=("category", "first")).reset_index()
+    return pd.concat([orders.loc[~instal], merged], ignore_index=True)
+
+
 def cohort_flags(customers: pd.DataFrame) -> pd.DataFrame:
     """Consent cohort flags per customer (:func:`valuation.privacy.cohorts.cohort_mask`)."""
     return pd.DataFrame({cohort: cohort_mask(customers, cohort).to_numpy(bool)
@@ -134,6 +153,7 @@ class CustomerBase:
         is_member_order = orders["category"].astype("string").str.lower() == MEMBERSHIP_CATEGORY
         self.purchase_ = None
         stream_orders = orders.loc[~is_member_order] if fee is not None else orders
+        stream_orders = collapse_instalments(stream_orders)
         if not stream_orders.empty:
             rfm = rfm_summary(stream_orders, customer_id="customer_token", date="order_date",
                               amount="net_amount", calibration_end=params.as_of,
