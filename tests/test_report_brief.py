@@ -144,7 +144,7 @@ def test_failed_brief_keeps_earlier_outputs_and_the_partial_notebook(briefs, tmp
     nb = nbformat.read(Path(run.output_dir / "brief.ipynb"), as_version=4)
     source = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell('params_path = ""', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("print('aggregate 42')"),
+        nbformat.v4.new_code_cell("import os\nprint('aggregate 42', os.path.basename(os.getcwd()))"),
         nbformat.v4.new_code_cell("raise RuntimeError('planted failure')"),
     ], metadata=nb.metadata)
     nbformat.write(source, broken)
@@ -154,7 +154,9 @@ def test_failed_brief_keeps_earlier_outputs_and_the_partial_notebook(briefs, tmp
     assert after == before
     kept = Path(caught.value.partial_notebook)
     assert kept.is_file() and root / "work" in kept.parents
-    assert "aggregate 42" in kept.read_text(encoding="utf-8")
+    text = kept.read_text(encoding="utf-8")
+    assert "aggregate 42" in text
+    assert ".school_en.staging-" in text  # the kernel ran inside the private staging folder
 
 
 def test_results_refuse_unknown_headline_keys_and_store_nan_as_null(tmp_path):

@@ -143,3 +143,11 @@ class BriefExecutionError(ReportError):
 
 class SampleError(ValuationError):
     """Sample targets cannot be generated as asked (unknown target, too few customers, ...)."""
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """A fit found its optimum but the result is weak (e.g. a flat likelihood direction).
+
+    The estimates are kept; the estimator's ``fit_notes_`` says what happened and how the
+    standard errors were obtained.
+    """

@@ -82,6 +82,14 @@ class ChangeOfOwnerParams(_Strict):
     hazard_months: int = Field(default=12, ge=0, le=120)
 
 
+class AcquisitionParams(_Strict):
+    """Future acquisitions (customer-based corporate valuation); off unless given."""
+
+    customers_per_year: float = Field(gt=0, description="new customers acquired per year")
+    cost_per_customer: float = Field(ge=0, description="acquisition cost per new customer, CNY")
+    years: float = Field(default=5, gt=0, le=30, description="years of acquisition valued")
+
+
 class DealTermsParams(_Strict):
     """The deal: which side we advise, what the counterparty asks, and its costs."""
 
@@ -93,6 +101,9 @@ class DealTermsParams(_Strict):
     earn_out_share: float = Field(default=0.3, ge=0, le=1)
     revenue_multiple: float = Field(
         default=1.0, gt=0, description="the simple trailing-revenue multiple a counterparty quotes"
+    )
+    acquisitions: AcquisitionParams | None = Field(
+        default=None, description="value future acquisitions too (off by default, labelled when on)"
     )
 
 

@@ -90,7 +90,7 @@ ANALYSIS_COLUMNS: dict[str, dict[str, str]] = {
         "id_present": "boolean",
         "id_valid": "boolean",  # 18 chars, check digit OK, valid birth date
         "id_checksum_ok": "boolean",  # MOD 11-2 check digit OK
-        "id_birthdate_ok": "boolean",  # a real calendar date, not in the future, age < 120
+        "id_birthdate_ok": "boolean",  # a real date, not after signup/as_of, age <= 100 at signup
         "mobile_present": "boolean",
         "mobile_valid": "boolean",  # 1[3-9] + 9 digits after normalisation
         "mobile_dummy": "boolean",  # a known dummy number such as 13800000000

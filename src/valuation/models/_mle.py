@@ -5,10 +5,13 @@ fitted parameters, a log-likelihood and standard errors, and refuse clearly when
 
 * identical input rows are grouped with weights (a pandas ``groupby``), so the likelihood is
   evaluated once per distinct ``(frequency, recency, T)``;
-* parameters are optimised in log space (they are all positive) with L-BFGS-B on the
-  analytic gradient, then polished with a few Newton steps on the Hessian;
-* the Hessian is the central finite difference of the *analytic* gradient (2k gradient
-  calls), and standard errors come from its inverse;
+* parameters are optimised in log space (they are all positive) by Newton's method with an
+  exact trust region (scipy ``trust-exact``) on the models' analytic gradient and Hessian,
+  optionally warm-started on a weighted subsample of the rows;
+* standard errors come from the inverse of the analytic Hessian at the optimum (a
+  pseudo-inverse, with a :class:`ConvergenceWarning` and a note, when the likelihood is
+  flat in some direction); small models without an analytic Hessian (the sBG) use central
+  differences of their analytic gradient;
 * an optional L2 penalty ``penalizer * sum(params ** 2)`` on the mean negative
   log-likelihood, as in the ``lifetimes`` package;
 * input validation with errors that name the offending customers (masked).
@@ -17,13 +20,19 @@ fitted parameters, a log-likelihood and standard errors, and refuse clearly when
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from valuation.errors import ConvergenceError, ModelInputError, NotFittedError
+from valuation.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    ModelInputError,
+    NotFittedError,
+)
 from valuation.privacy.masking import mask_value
 
 LogLikGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
@@ -92,6 +101,10 @@ def check_rfm(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index]:
     """Validate RFM inputs and return them as float arrays plus the customer index.
 
+    A customer whose first purchase falls on the calibration end (frequency 0, recency 0,
+    T 0) is valid: nothing was observed after the first purchase, so the purchase models
+    give the row a likelihood contribution of 0 and the predictions of a new customer.
+
     Parameters
     ----------
     frequency, recency, T : array-like or Series
@@ -126,7 +139,12 @@ def check_rfm(
         "have frequency 0 but recency > 0 (recency must be 0 without repeat purchases)",
         problems,
     )
-    _complain(ok & (big_t <= 0), index, "have T = 0 (no time observed)", problems)
+    _complain(
+        ok & (big_t <= 0) & (x > 0),
+        index,
+        "have repeat purchases but T = 0 (T must cover the repeat purchases)",
+        problems,
+    )
     if problems:
         raise ModelInputError(
             "Invalid RFM inputs:\n  - " + "\n  - ".join(problems) + "\n"
@@ -178,19 +196,44 @@ def group_rows(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[pd.
     return unique, grouped.to_numpy(dtype=float)
 
 
+Derivatives = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+
+#: gradient norm (mean objective, log-parameter space) at which the optimiser stops
+GTOL = 1e-9
+#: gradient size (mean objective, log space) above which the optimum counts as not found
+GRAD_FAIL = 1e-6
+#: Hessian eigenvalues (log space) below this share of the largest are flat directions
+FLAT_RTOL = 1e-9
+
+
 @dataclass(frozen=True)
 class MLEResult:
-    """The outcome of :func:`maximize_likelihood`."""
+    """The outcome of :func:`maximize_likelihood` (in the optimiser's parameter units).
+
+    Attributes
+    ----------
+    params : positive estimates.
+    log_likelihood : unpenalised log-likelihood at ``params``.
+    hessian : Hessian of the total penalised negative log-likelihood w.r.t. ``params``
+        (NaN when standard errors were not asked for).
+    standard_errors, covariance : from the inverse (or, on a flat likelihood, the
+        pseudo-inverse) of ``hessian``; NaN when not asked for.
+    iterations : optimiser iterations (warm start included); evaluations : likelihood calls.
+    notes : what was unusual about the fit (empty for a clean fit).
+    """
 
     params: np.ndarray
     log_likelihood: float
     hessian: np.ndarray
     standard_errors: np.ndarray
     iterations: int
+    covariance: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    evaluations: int = 0
 
 
-def _finite_hessian(grad: Callable[[np.ndarray], np.ndarray], params: np.ndarray) -> np.ndarray:
-    """Central finite differences of an analytic gradient, symmetrised."""
+def _central_hessian(grad: Callable[[np.ndarray], np.ndarray], params: np.ndarray) -> np.ndarray:
+    """Central finite differences of an analytic gradient (2k calls), symmetrised."""
     k = len(params)
     hess = np.empty((k, k))
     for i in range(k):
@@ -202,22 +245,111 @@ def _finite_hessian(grad: Callable[[np.ndarray], np.ndarray], params: np.ndarray
     return (hess + hess.T) / 2
 
 
-def _forward_hessian(
-    grad: Callable[[np.ndarray], np.ndarray], params: np.ndarray, g0: np.ndarray
-) -> np.ndarray:
-    """Forward finite differences of an analytic gradient (k calls), symmetrised."""
-    k = len(params)
-    hess = np.empty((k, k))
-    for i in range(k):
-        h = 1e-6 * max(abs(params[i]), 1e-3)
-        up = params.copy()
-        up[i] += h
-        hess[:, i] = (grad(up) - g0) / h
-    return (hess + hess.T) / 2
+def with_numerical_hessian(loglik: LogLikGrad) -> Derivatives:
+    """Add a finite-difference Hessian (of the analytic gradient) to a ``(ll, grad)`` function.
+
+    For small models without an analytic Hessian (the sBG); the purchase and spend models
+    provide theirs.
+    """
+
+    def derivatives(params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        ll, grad = loglik(params)
+        hess = _central_hessian(lambda p: np.asarray(loglik(p)[1], float), np.asarray(params, float))
+        return ll, np.asarray(grad, float), hess
+
+    return derivatives
+
+
+def to_log_space(
+    loglik: float, grad: np.ndarray, hess: np.ndarray, params: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Derivatives w.r.t. ``params`` -> derivatives w.r.t. ``theta = log(params)``.
+
+    ``g_theta = p * g``, ``H_theta = diag(p) H diag(p) + diag(p * g)``.
+    """
+    params = np.asarray(params, float)
+    g_theta = params * grad
+    h_theta = params[:, None] * hess * params[None, :] + np.diag(g_theta)
+    return loglik, g_theta, h_theta
+
+
+def penalized_log_space(
+    loglik: float,
+    grad: np.ndarray,
+    hess: np.ndarray,
+    params: np.ndarray,
+    penalizer: float,
+    total_weight: float,
+    scale: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The fit's objective (log-likelihood minus the L2 penalty) in ``theta = log(params)``.
+
+    ``scale`` turns ``params`` into the optimiser's units (time rescaled), on which the
+    penalty ``total_weight * penalizer * sum((scale * params) ** 2)`` is computed.
+    """
+    params = np.asarray(params, float)
+    scaled_sq = (np.asarray(scale, float) * params) ** 2
+    value, g_theta, h_theta = to_log_space(loglik, np.asarray(grad, float), np.asarray(hess, float), params)
+    if penalizer > 0:
+        value = value - total_weight * penalizer * float(scaled_sq.sum())
+        g_theta = g_theta - 2 * total_weight * penalizer * scaled_sq
+        h_theta = h_theta - np.diag(4 * total_weight * penalizer * scaled_sq)
+    return float(value), g_theta, h_theta
+
+
+class _LogSpaceObjective:
+    """Mean penalised negative log-likelihood in log space, with value, gradient and
+    Hessian from one evaluation (cached for the optimiser's separate calls)."""
+
+    def __init__(self, derivatives: Derivatives, weight: float, penalizer: float) -> None:
+        self.derivatives = derivatives
+        self.weight = weight
+        self.penalizer = penalizer
+        self.theta: np.ndarray | None = None
+        self.evaluations = 0
+
+    def _evaluate(self, theta: np.ndarray) -> None:
+        if self.theta is not None and np.array_equal(theta, self.theta):
+            return
+        k = len(theta)
+        params = np.exp(theta)
+        with np.errstate(all="ignore"):
+            ll, grad, hess = self.derivatives(params)
+            value = -ll / self.weight + self.penalizer * float(np.sum(params**2))
+            grad_p = -np.asarray(grad, float) / self.weight + 2 * self.penalizer * params
+            hess_p = -np.asarray(hess, float) / self.weight + 2 * self.penalizer * np.eye(k)
+        self.evaluations += 1
+        self.theta = np.array(theta, dtype=float)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad_p)) and np.all(np.isfinite(hess_p))):
+            self.value, self.grad = np.inf, np.zeros(k)
+            self.hess, self.hess_p, self.loglik = np.eye(k), np.full((k, k), np.nan), np.nan
+            return
+        self.value, self.loglik, self.hess_p = float(value), float(ll), hess_p
+        _, self.grad, self.hess = to_log_space(value, grad_p, hess_p, params)
+
+    def fun(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        self._evaluate(theta)
+        return self.value, self.grad
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        self._evaluate(theta)
+        return self.hess
+
+
+def _trust_region(objective: _LogSpaceObjective, theta0: np.ndarray, gtol: float):
+    """Newton's method with an exact trust region (scipy ``trust-exact``) in log space."""
+    return minimize(
+        objective.fun,
+        theta0,
+        jac=True,
+        hess=objective.hessian,
+        method="trust-exact",
+        options={"gtol": gtol, "maxiter": 400, "initial_trust_radius": 1.0, "max_trust_radius": 8.0},
+    )
 
 
 def maximize_likelihood(
-    loglik: LogLikGrad,
+    loglik: Derivatives | LogLikGrad,
     initial_params: np.ndarray,
     names: Sequence[str],
     *,
@@ -225,14 +357,19 @@ def maximize_likelihood(
     penalizer: float = 0.0,
     model_name: str = "model",
     context: str = "",
-    warm_start: tuple[LogLikGrad, float] | None = None,
+    warm_start: tuple[Derivatives, float] | None = None,
+    compute_se: bool = True,
+    hessian: bool = True,
 ) -> MLEResult:
-    """Maximise a positive-parameter log-likelihood in log space.
+    """Maximise a positive-parameter log-likelihood in log space by Newton's method.
 
     Parameters
     ----------
     loglik : callable
-        ``loglik(params) -> (total weighted log-likelihood, gradient w.r.t. params)``.
+        ``loglik(params) -> (ll, gradient, hessian)``: the total weighted log-likelihood
+        and its analytic first and second derivatives w.r.t. ``params``. With
+        ``hessian=False`` it returns ``(ll, gradient)`` and the Hessian is taken by
+        central differences of the gradient (small models only).
     initial_params : ndarray
         Positive starting values.
     names : sequence of str
@@ -244,8 +381,10 @@ def maximize_likelihood(
     model_name, context : str
         Used in the :class:`ConvergenceError` message.
     warm_start : (loglik, total_weight), optional
-        A cheap approximation (e.g. a weighted subsample of the rows): L-BFGS-B runs on it
-        first, and the full likelihood only needs the Newton phase.
+        A cheap approximation (a weighted subsample of the rows, same derivative form as
+        ``loglik``): Newton runs on it first (loosely), then on the full likelihood.
+    compute_se : bool
+        False skips the standard errors (NaN), e.g. inside a bootstrap.
 
     Returns
     -------
@@ -254,126 +393,93 @@ def maximize_likelihood(
     Raises
     ------
     ConvergenceError
-        When the optimiser fails, a parameter runs to the edge of its range, the
-        log-likelihood is not finite, or the Hessian is not positive definite.
+        When the optimum is not found: the log-likelihood is not finite, the gradient is
+        not zero at the end, a parameter runs to the edge of its range, or the end point is
+        a saddle. A merely flat optimum (Hessian singular, gradient zero) is kept: the
+        standard errors then come from the pseudo-inverse and ``notes`` says so.
 
     Notes
     -----
-    L-BFGS-B (analytic gradient) brings the parameters near the optimum; Newton steps on
-    a forward finite-difference Hessian of the analytic gradient (recomputed only when
-    convergence slows) finish to ~1e-10; the Hessian for the standard errors is the same
-    kind of difference at the optimum, of the total (not mean) penalised objective.
+    scipy's ``trust-exact`` (a Newton method with an exact trust-region subproblem) on
+    the analytic Hessian in ``theta = log(params)`` converges in a handful of
+    iterations from moderate starting values; the Hessian for the standard errors is the
+    analytic one at the optimum, of the total (not mean) penalised objective.
     """
     names = list(names)
     if penalizer < 0 or not np.isfinite(penalizer):
         raise ModelInputError(f"penalizer must be >= 0, got {penalizer!r}.")
+    derivatives = loglik if hessian else with_numerical_hessian(loglik)
 
     def fail(why: str) -> ConvergenceError:
         extra = f" {context}" if context else ""
         return ConvergenceError(f"{model_name} did not converge: {why}.{extra}\n{CHECKLIST}")
 
-    def make_objective(fun: LogLikGrad, weight: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            params = np.exp(theta)
-            with np.errstate(all="ignore"):
-                ll, grad = fun(params)
-            value = -ll / weight + penalizer * float(np.sum(params**2))
-            if not np.isfinite(value) or not np.all(np.isfinite(grad)):
-                return 1e300, np.zeros_like(theta)
-            gtheta = (-np.asarray(grad) / weight + 2 * penalizer * params) * params
-            return float(value), gtheta
-
-        return objective
-
-    objective = make_objective(loglik, total_weight)
-
-    def lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], theta0: np.ndarray):
-        return minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(theta0),
-            options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20},
-        )
-
+    objective = _LogSpaceObjective(derivatives, total_weight, penalizer)
     theta = np.log(np.asarray(initial_params, dtype=float))
-    if objective(theta)[0] >= 1e300:
+    if not np.all(np.isfinite(theta)) or not np.isfinite(objective.fun(theta)[0]):
         raise fail("the log-likelihood is not finite at the initial values")
     iterations = 0
     if warm_start is not None:
-        warm = lbfgs(make_objective(*warm_start), theta)
-        if np.all(np.isfinite(warm.x)) and objective(warm.x)[0] < 1e300:
+        warm_fun, warm_weight = warm_start
+        warm_derivs = warm_fun if hessian else with_numerical_hessian(warm_fun)
+        warm = _trust_region(_LogSpaceObjective(warm_derivs, warm_weight, penalizer), theta, 1e-6)
+        if np.all(np.isfinite(warm.x)) and np.isfinite(objective.fun(warm.x)[0]):
             theta, iterations = warm.x, int(warm.nit)
-    else:
-        result = lbfgs(objective, theta)
-        theta, iterations = result.x, int(result.nit)
+    result = _trust_region(objective, theta, GTOL)
+    iterations += int(result.nit)
+    theta = np.asarray(result.x, dtype=float)
+    value, grad = objective.fun(theta)
 
-    def grad_theta(t: np.ndarray) -> np.ndarray:
-        return objective(t)[1]
-
-    def newton(theta: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
-        value, g = objective(theta)
-        hess, last_step = None, np.inf
-        for _ in range(30):
-            if value >= 1e300:
-                return theta, value, g, False
-            if hess is None:
-                hess = _forward_hessian(grad_theta, theta, g)
-            try:
-                step = np.linalg.solve(hess, g)
-            except np.linalg.LinAlgError:
-                return theta, value, g, False
-            size = float(np.max(np.abs(step)))
-            if not np.isfinite(size) or size > 5:
-                return theta, value, g, False
-            candidate = np.clip(theta - step, -LOG_BOUND, LOG_BOUND)
-            cand_value, cand_g = objective(candidate)
-            if cand_value > value + 1e-13 * max(abs(value), 1.0):
-                return theta, value, g, size < 1e-7
-            theta, value, g = candidate, cand_value, cand_g
-            if size < 1e-10:
-                return theta, value, g, True
-            if size > 0.2 * last_step:
-                hess = None  # slow (chord) convergence: refresh the Hessian
-            last_step = size
-        return theta, value, g, True
-
-    theta_n, value, g, ok = newton(theta)
-    if not ok or np.max(np.abs(g)) > 1e-7:
-        # warm start too far, or Newton unhappy: full L-BFGS-B from the best point, then polish
-        result = lbfgs(objective, theta_n if objective(theta_n)[0] < 1e300 else theta)
-        iterations += int(result.nit)
-        theta_n, value, g, ok = newton(result.x)
-    theta = theta_n
-
-    params = np.exp(theta)
-    if value >= 1e300 or not np.all(np.isfinite(params)):
+    if not np.isfinite(value):
         raise fail("the log-likelihood became non-finite")
-    if np.max(np.abs(g)) > 1e-4 * max(1.0, abs(value)):
-        raise fail("the gradient is not zero at the end")
-    at_edge = [n for n, t in zip(names, theta, strict=True) if abs(t) >= LOG_BOUND - 1e-6]
+    at_edge = [n for n, t in zip(names, theta, strict=True) if abs(t) >= LOG_BOUND]
     if at_edge:
         raise fail(f"parameter(s) {', '.join(at_edge)} ran to the edge of the allowed range")
+    if np.max(np.abs(grad)) > GRAD_FAIL:
+        raise fail(f"the gradient is not zero at the end ({result.message})")
 
-    def total_grad(p: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            _, grad = loglik(p)
-        return -np.asarray(grad) + 2 * penalizer * total_weight * p
-
-    hessian = _forward_hessian(total_grad, params, total_grad(params))
-    try:
-        np.linalg.cholesky(hessian)
-        covariance = np.linalg.inv(hessian)
-    except np.linalg.LinAlgError as exc:
-        raise fail("the Hessian at the optimum is not positive definite (flat likelihood)") from exc
-    ll, _ = loglik(params)
+    params = np.exp(theta)
+    k = len(params)
+    notes: list[str] = []
+    if not compute_se:
+        nan = np.full((k, k), np.nan)
+        return MLEResult(params, objective.loglik, nan, np.full(k, np.nan), iterations,
+                         nan, (), objective.evaluations)
+    hess_total = objective.hess_p * total_weight  # Hessian of the total penalised -ll, params
+    hess_theta = params[:, None] * hess_total * params[None, :]
+    eig = np.linalg.eigvalsh(hess_theta)
+    top = float(np.max(np.abs(eig)))
+    if eig.min() < -1e-6 * top:
+        raise fail("the end point is a saddle, not a maximum (Hessian has a negative curvature)")
+    if eig.min() > FLAT_RTOL * top:
+        cov_theta = np.linalg.inv(hess_theta)
+    else:
+        cov_theta = np.linalg.pinv(hess_theta, rcond=FLAT_RTOL, hermitian=True)
+        vals, vecs = np.linalg.eigh(hess_theta)
+        flat = vecs[:, vals <= FLAT_RTOL * top]
+        involved = [n for n, row in zip(names, flat, strict=True) if np.max(np.abs(row)) > 0.1]
+        note = (
+            f"{model_name}: the log-likelihood is flat at the optimum along "
+            f"{flat.shape[1]} direction(s) (mostly {', '.join(involved)}): those parameters are "
+            "not identified by these data (e.g. BG/NBD with no visible dropout, a -> 0 and "
+            "b -> infinity). The estimates are kept (gradient zero); standard errors come from "
+            "the pseudo-inverse of the Hessian and leave out the flat direction(s), so they "
+            "understate the uncertainty of those parameters (predictions are insensitive "
+            "along a flat direction)."
+        )
+        notes.append(note)
+        warnings.warn(note + f" {context}", ConvergenceWarning, stacklevel=3)
+    covariance = params[:, None] * cov_theta * params[None, :]
+    covariance = (covariance + covariance.T) / 2
     return MLEResult(
         params=params,
-        log_likelihood=float(ll),
-        hessian=hessian,
-        standard_errors=np.sqrt(np.diag(covariance)),
+        log_likelihood=objective.loglik,
+        hessian=hess_total,
+        standard_errors=np.sqrt(np.clip(np.diag(covariance), 0, None)),
         iterations=iterations,
+        covariance=covariance,
+        notes=tuple(notes),
+        evaluations=objective.evaluations,
     )
 
 
@@ -395,12 +501,20 @@ class FittedMixin:
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(...) first.")
         return params[list(self._param_names)].to_numpy(dtype=float)
 
-    def _store(self, result: MLEResult) -> None:
+    def _store(self, result: MLEResult, unscale: np.ndarray | None = None) -> None:
+        """Keep a fit's results; ``unscale`` maps optimiser units to the caller's (per param)."""
         names = list(self._param_names)
-        self.params_ = pd.Series(result.params, index=names, name="estimate")
-        self.standard_errors_ = pd.Series(result.standard_errors, index=names, name="se")
+        factor = np.ones(len(names)) if unscale is None else np.asarray(unscale, float)
+        jac = np.diag(1.0 / factor)
+        covariance = result.covariance if result.covariance is not None else np.full(
+            (len(names), len(names)), np.nan)
+        self.params_ = pd.Series(result.params * factor, index=names, name="estimate")
+        self.standard_errors_ = pd.Series(result.standard_errors * factor, index=names, name="se")
         self.log_likelihood_ = result.log_likelihood
-        self.hessian_ = result.hessian
+        self.hessian_ = jac @ result.hessian @ jac
+        self.covariance_ = pd.DataFrame(
+            np.outer(factor, factor) * covariance, index=names, columns=names)
+        self.fit_notes_ = list(result.notes)
         self.n_iter_ = result.iterations
 
     def summary(self) -> pd.DataFrame:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
 
-from valuation.errors import ModelError, ModelInputError
+from valuation.errors import ConvergenceError, ModelError, ModelInputError
 from valuation.models._discount import discounted_expected_increments
 from valuation.models._mle import (
+    CHECKLIST,
     FittedMixin,
     check_rfm,
     check_weights,
     discount_rate_per_period,
     group_rows,
     maximize_likelihood,
+    penalized_log_space,
     subsample_rows,
     time_scale,
     wrap_like,
@@ -33,7 +35,8 @@ class BGNBDData:
 
     Frequency-only terms are summed per distinct frequency, customers without repeat
     purchases per distinct T, and ``log(alpha + t)`` is evaluated on the distinct values
-    of recency and T only (day-resolution data have a few hundred of each).
+    of recency and T only (day-resolution data have a few hundred of each); the repeat
+    buyers' rows only gather those values.
     """
 
     def __init__(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray):
@@ -45,10 +48,142 @@ class BGNBDData:
         self.w0 = np.bincount(inv0, weights=weights[zero], minlength=len(self.t0))
         pos = ~zero
         self.x = frequency[pos]
-        self.i_x = inverse[pos]
+        self.i_x = inverse[pos].astype(np.intp)
         self.w = weights[pos]
         self.times, inv = np.unique(np.concatenate([recency[pos], T[pos]]), return_inverse=True)
+        inv = inv.astype(np.intp)
         self.i_tx, self.i_t = inv[: pos.sum()], inv[pos.sum() :]
+
+
+def _prepare(frequency, recency, T, weights) -> BGNBDData:
+    if isinstance(frequency, BGNBDData):
+        return frequency
+    w = np.ones(len(frequency)) if weights is None else np.asarray(weights, float)
+    return BGNBDData(np.asarray(frequency, float), np.asarray(recency, float), np.asarray(T, float), w)
+
+
+def bgnbd_derivatives(
+    params: np.ndarray,
+    frequency: np.ndarray | BGNBDData,
+    recency: np.ndarray | None = None,
+    T: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    *,
+    hessian: bool = True,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """Weighted BG/NBD log-likelihood, its gradient and Hessian w.r.t. (r, alpha, a, b).
+
+    Written with ``gammaln`` and a log-sum-exp so it stays finite for frequencies of
+    several hundred. With ``u1 = -(r+x) ln(alpha+T)`` and
+    ``u2 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x)`` the repeat buyer's last term is
+    ``lse = ln(e^u1 + e^u2)``, whose derivatives are ``pi1 du1 + pi2 du2`` and
+    ``pi1 d2u1 + pi2 d2u2 + pi1 pi2 (du2 - du1)(du2 - du1)'`` (``pi`` the shares of the
+    two terms); frequency-only terms use digamma / trigamma per distinct frequency.
+
+    Parameters
+    ----------
+    params : ndarray
+        ``(r, alpha, a, b)``, all > 0.
+    frequency, recency, T, weights : ndarray
+        One row per (grouped) customer; or a prepared :class:`BGNBDData` as ``frequency``.
+    hessian : bool
+        False skips the Hessian (returned as None).
+
+    Returns
+    -------
+    (float, ndarray, ndarray or None)
+        Total weighted log-likelihood, gradient (4,) and Hessian (4, 4).
+    """
+    data = _prepare(frequency, recency, T, weights)
+    r, alpha, a, b = (float(v) for v in params)
+    ux, wx, n = data.ux, data.wx, data.n
+    ab = a + b
+    a1 = gammaln(r + ux) - gammaln(r)
+    a2 = gammaln(ab) + gammaln(b + ux) - gammaln(b) - gammaln(ab + ux)
+    ll = float(np.dot(wx, a1 + a2)) + n * r * np.log(alpha)
+    psi_ab = digamma(ab)
+    psi_abx = digamma(ab + ux)
+    grad = np.array([
+        float(np.dot(wx, digamma(r + ux) - digamma(r))) + n * np.log(alpha),
+        n * r / alpha,
+        float(np.dot(wx, psi_ab - psi_abx)),
+        float(np.dot(wx, psi_ab + digamma(b + ux) - digamma(b) - psi_abx)),
+    ])
+    hess = np.zeros((4, 4))
+    if hessian:
+        t_ab = float(np.dot(wx, polygamma(1, ab) - polygamma(1, ab + ux)))
+        hess[0, 0] = float(np.dot(wx, polygamma(1, r + ux) - polygamma(1, r)))
+        hess[0, 1] = n / alpha
+        hess[1, 1] = -n * r / alpha**2
+        hess[2, 2] = hess[2, 3] = t_ab
+        hess[3, 3] = t_ab + float(np.dot(wx, polygamma(1, b + ux) - polygamma(1, b)))
+    # customers without repeat purchases: -r log(alpha + T) (0 when T = 0)
+    inv_t0 = 1.0 / (alpha + data.t0)
+    sum_log0 = float(np.dot(data.w0, np.log(alpha + data.t0)))
+    sum_inv0 = float(np.dot(data.w0, inv_t0))
+    ll -= r * sum_log0
+    grad[0] -= sum_log0
+    grad[1] -= r * sum_inv0
+    if hessian:
+        hess[0, 1] -= sum_inv0
+        hess[1, 1] += r * float(np.dot(data.w0, inv_t0**2))
+    # repeat buyers: log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+tx)^-(r+x)]
+    x, w = data.x, data.w
+    if len(x):
+        log_times = np.log(alpha + data.times)
+        inv_times = 1.0 / (alpha + data.times)
+        log_at = log_times[data.i_t]
+        dlog = log_at - log_times[data.i_tx]
+        inv_at = inv_times[data.i_t]
+        inv_atx = inv_times[data.i_tx]
+        dinv = inv_atx - inv_at
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bx1 = b + ux - 1.0  # used for x >= 1 only
+            cx = (np.log(a) - np.log(bx1))[data.i_x]
+        positive = ux > 0
+        inv_bx1 = np.where(positive, 1.0 / np.where(positive, bx1, 1.0), 0.0)
+        rx = r + x
+        diff = cx + rx * dlog  # u2 - u1
+        e = np.exp(-np.abs(diff))
+        lse = -rx * log_at + np.maximum(diff, 0.0) + np.log1p(e)
+        pi2 = np.where(diff > 0, 1.0, e) / (1.0 + e)
+        wp2 = w * pi2
+        rdinv = rx * dinv
+        ll += float(np.dot(w, lse))
+        grad[0] += -float(np.dot(w, log_at)) + float(np.dot(wp2, dlog))
+        grad[1] -= float(np.dot(w * rx, inv_at)) + float(np.dot(wp2, rdinv))
+        grad[2] += float(wp2.sum()) / a
+        per_x2 = np.bincount(data.i_x, weights=wp2, minlength=len(ux))
+        grad[3] -= float(np.dot(per_x2, inv_bx1))
+        if hessian:
+            pi1 = np.where(diff > 0, e, 1.0) / (1.0 + e)
+            q = wp2 * pi1  # w pi1 pi2
+            q_dlog = q * dlog
+            q_rdinv = q * rdinv
+            q_x = np.bincount(data.i_x, weights=q, minlength=len(ux))
+            qd_x = np.bincount(data.i_x, weights=q_dlog, minlength=len(ux))
+            qa_x = np.bincount(data.i_x, weights=q_rdinv, minlength=len(ux))
+            # pi1 d2u1 + pi2 d2u2
+            hess[0, 1] -= float(np.dot(w, inv_at)) + float(np.dot(wp2, dinv))
+            hess[1, 1] += float(np.dot(w * rx, inv_at**2)) + float(
+                np.dot(wp2 * rx, inv_atx**2 - inv_at**2))
+            hess[2, 2] -= float(wp2.sum()) / a**2
+            hess[3, 3] += float(np.dot(per_x2, inv_bx1**2))
+            # pi1 pi2 d d', d = (dlog, -(r+x) dinv, 1/a, -1/(b+x-1))
+            hess[0, 0] += float(np.dot(q_dlog, dlog))
+            hess[0, 1] -= float(np.dot(q_dlog, rdinv))
+            hess[1, 1] += float(np.dot(q_rdinv, rdinv))
+            hess[0, 2] += float(q_dlog.sum()) / a
+            hess[0, 3] -= float(np.dot(qd_x, inv_bx1))
+            hess[1, 2] -= float(q_rdinv.sum()) / a
+            hess[1, 3] += float(np.dot(qa_x, inv_bx1))
+            hess[2, 2] += float(q.sum()) / a**2
+            hess[2, 3] -= float(np.dot(q_x, inv_bx1)) / a
+            hess[3, 3] += float(np.dot(q_x, inv_bx1**2))
+    if not hessian:
+        return ll, grad, None
+    hess = np.triu(hess) + np.triu(hess, 1).T
+    return ll, grad, hess
 
 
 def bgnbd_loglik(
@@ -60,67 +195,10 @@ def bgnbd_loglik(
 ) -> tuple[float, np.ndarray]:
     """Weighted BG/NBD log-likelihood and its analytic gradient w.r.t. (r, alpha, a, b).
 
-    Written with ``gammaln`` and a log-sum-exp so it stays finite for frequencies of
-    several hundred.
-
-    Parameters
-    ----------
-    params : ndarray
-        ``(r, alpha, a, b)``, all > 0.
-    frequency, recency, T, weights : ndarray
-        One row per (grouped) customer; or a prepared :class:`BGNBDData` as ``frequency``.
-
-    Returns
-    -------
-    (float, ndarray)
-        Total weighted log-likelihood and its gradient.
+    See :func:`bgnbd_derivatives` (this is it without the Hessian).
     """
-    if isinstance(frequency, BGNBDData):
-        data = frequency
-    else:
-        w = np.ones(len(frequency)) if weights is None else weights
-        data = BGNBDData(frequency, recency, T, w)
-    r, alpha, a, b = (float(v) for v in params)
-    ux, wx, n = data.ux, data.wx, data.n
-    a1 = gammaln(r + ux) - gammaln(r)
-    a2 = gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux)
-    ll = float(np.dot(wx, a1 + a2)) + n * r * np.log(alpha)
-    g_r = float(np.dot(wx, digamma(r + ux) - digamma(r))) + n * np.log(alpha)
-    g_alpha = n * r / alpha
-    psi_ab = digamma(a + b)
-    g_a = float(np.dot(wx, psi_ab - digamma(a + b + ux)))
-    g_b = float(np.dot(wx, psi_ab + digamma(b + ux) - digamma(b) - digamma(a + b + ux)))
-    # customers without repeat purchases: log-likelihood term -r log(alpha + T)
-    log_t0 = np.log(alpha + data.t0)
-    ll -= r * float(np.dot(data.w0, log_t0))
-    g_r -= float(np.dot(data.w0, log_t0))
-    g_alpha -= r * float(np.dot(data.w0, 1.0 / (alpha + data.t0)))
-    # repeat buyers: log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+tx)^-(r+x)]
-    x, w = data.x, data.w
-    if len(x):
-        log_times = np.log(alpha + data.times)
-        inv_times = 1.0 / (alpha + data.times)
-        log_at = log_times[data.i_t]
-        dlog = log_at - log_times[data.i_tx]
-        inv_at = inv_times[data.i_t]
-        dinv = inv_times[data.i_tx] - inv_at
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bx1 = b + ux - 1.0  # used for x >= 1 only
-            cx = (np.log(a) - np.log(bx1))[data.i_x]
-        rx = r + x
-        diff = cx + rx * dlog  # log of the second term minus log of the first
-        e = np.exp(-np.abs(diff))
-        lse = -rx * log_at + np.maximum(diff, 0.0) + np.log1p(e)
-        w4 = np.where(diff > 0, 1.0, e) / (1.0 + e)
-        ww4 = w * w4
-        ll += float(np.dot(w, lse))
-        g_r -= float(np.dot(w, log_at)) - float(np.dot(ww4, dlog))
-        g_alpha -= float(np.dot(w * rx, inv_at)) + float(np.dot(ww4 * rx, dinv))
-        g_a += float(ww4.sum()) / a
-        per_x = np.bincount(data.i_x, weights=ww4, minlength=len(ux))
-        positive = ux > 0
-        g_b -= float(np.dot(per_x[positive], 1.0 / bx1[positive]))
-    return ll, np.array([g_r, g_alpha, g_a, g_b])
+    ll, grad, _ = bgnbd_derivatives(params, frequency, recency, T, weights, hessian=False)
+    return ll, grad
 
 
 class BetaGeo(FittedMixin):
@@ -145,7 +223,11 @@ class BetaGeo(FittedMixin):
     params_ : Series (r, alpha, a, b)
     standard_errors_ : Series
     log_likelihood_ : float
-    hessian_ : ndarray, Hessian of the negative log-likelihood at the optimum
+    hessian_ : ndarray, Hessian of the (penalised) negative log-likelihood at the optimum
+    covariance_ : DataFrame, asymptotic covariance of ``params_`` (inverse Hessian, or its
+        pseudo-inverse on a flat optimum; see ``fit_notes_``)
+    fit_notes_ : list of str, what was unusual about the fit (empty when clean)
+    time_scale_ : float, factor that brought max(T) to 10 for the optimiser
     n_customers_ : float, n_rows_ : int (distinct rows after grouping)
     """
 
@@ -155,34 +237,61 @@ class BetaGeo(FittedMixin):
         self.penalizer = penalizer
         self.initial_params = initial_params
 
-    def fit(self, frequency: object, recency: object, T: object, weights: object = None) -> BetaGeo:
+    def fit(
+        self,
+        frequency: object,
+        recency: object,
+        T: object,
+        weights: object = None,
+        *,
+        compute_se: bool = True,
+    ) -> BetaGeo:
         """Fit by maximum likelihood.
 
         Parameters
         ----------
         frequency, recency, T : array-like or Series
             Repeat purchases, time of the last repeat purchase since the first, time from
-            the first purchase to the end of calibration.
+            the first purchase to the end of calibration. Customers with T = 0 (first
+            purchase on the calibration end; frequency and recency 0) are valid and add 0
+            to the log-likelihood.
         weights : array-like, optional
             Number of customers each row stands for.
+        compute_se : bool, default True
+            False skips the standard errors (``standard_errors_``, ``hessian_`` and
+            ``covariance_`` are NaN), e.g. for bootstrap refits.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        ConvergenceError
+            When the optimum is not found (see :func:`valuation.models._mle.maximize_likelihood`).
+            A flat optimum is kept with a :class:`valuation.errors.ConvergenceWarning` and a
+            note in ``fit_notes_``.
         """
         x, tx, big_t, _ = check_rfm(frequency, recency, T)
         w = check_weights(weights, len(x))
         unique, counts = group_rows({"frequency": x, "recency": tx, "T": big_t}, w)
         ux = unique["frequency"].to_numpy(float)
+        utx_raw = unique["recency"].to_numpy(float)
+        ut_raw = unique["T"].to_numpy(float)
         scale = time_scale(big_t)
-        utx = unique["recency"].to_numpy(float) * scale
-        ut = unique["T"].to_numpy(float) * scale
+        utx, ut = utx_raw * scale, ut_raw * scale
         if self.initial_params is None:
             start = np.array([1.0, 1.0, 1.0, 1.0])
         else:
             start = np.asarray(self.initial_params, dtype=float).copy()
             start[1] *= scale
         repeaters = float(counts[ux > 0].sum())
+        context = f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases."
+        if repeaters == 0:
+            raise ConvergenceError(
+                "BG/NBD (BetaGeo) did not converge: the maximum does not exist (r -> 0, and "
+                f"the dropout parameters a, b are not identified). {context}\n{CHECKLIST}"
+            )
         prepared = BGNBDData(ux, utx, ut, counts)
         warm = None
         rows = subsample_rows(len(ux))
@@ -190,30 +299,70 @@ class BetaGeo(FittedMixin):
             # inverse-probability weights keep the subsample's total comparable
             factor = len(ux) / len(rows)
             sub = BGNBDData(ux[rows], utx[rows], ut[rows], counts[rows] * factor)
-            warm = (lambda p: bgnbd_loglik(p, sub), float(counts[rows].sum() * factor))
+            warm = (lambda p: bgnbd_derivatives(p, sub), float(counts[rows].sum() * factor))
         result = maximize_likelihood(
-            lambda p: bgnbd_loglik(p, prepared),
+            lambda p: bgnbd_derivatives(p, prepared),
             start,
             self._param_names,
             total_weight=float(counts.sum()),
             penalizer=self.penalizer,
             model_name="BG/NBD (BetaGeo)",
-            context=f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases.",
+            context=context,
             warm_start=warm,
+            compute_se=compute_se,
         )
-        unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0])
-        params = result.params * unscale
-        self._store(result)
-        self.params_[:] = params
-        self.standard_errors_[:] = result.standard_errors * unscale
-        jac = np.diag(1.0 / unscale)
-        self.hessian_ = jac @ result.hessian @ jac
+        self._store(result, unscale=np.array([1.0, 1.0 / scale, 1.0, 1.0]))
         self.log_likelihood_, _ = bgnbd_loglik(
-            params, ux, unique["recency"].to_numpy(float), unique["T"].to_numpy(float), counts
+            self.params_.to_numpy(), ux, utx_raw, ut_raw, counts
         )
+        self.time_scale_ = scale
         self.n_customers_ = float(counts.sum())
         self.n_rows_ = len(ux)
         return self
+
+    def loglik_derivatives(
+        self,
+        frequency: object,
+        recency: object,
+        T: object,
+        weights: object = None,
+        params: object = None,
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood with its gradient and Hessian in log-parameter space.
+
+        For a one-step Newton bootstrap: with bootstrap weights ``w*`` and
+        ``(ll, g, H) = model.loglik_derivatives(x, tx, T, w*)`` at the fitted parameters,
+        ``theta* = log(params_) - solve(H, g)`` and ``params* = exp(theta*)``.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like or Series
+            As in :meth:`fit`.
+        weights : array-like, optional
+            Customers each row stands for (default 1).
+        params : array-like of 4, optional
+            ``(r, alpha, a, b)`` in the caller's time unit; default ``params_``.
+
+        Returns
+        -------
+        loglik : float
+            The objective :meth:`fit` maximises: the weighted log-likelihood, minus the
+            L2 penalty ``sum(w) * penalizer * sum(scaled params ** 2)`` when
+            ``penalizer > 0`` (alpha scaled by ``time_scale_`` as in the fit).
+        gradient : ndarray (4,)
+            Derivatives w.r.t. ``theta = log(r, alpha, a, b)``.
+        hessian : ndarray (4, 4)
+            Second derivatives w.r.t. ``theta`` (negative definite at a clean optimum).
+        """
+        x, tx, big_t, _ = check_rfm(frequency, recency, T)
+        w = check_weights(weights, len(x))
+        values = self._check_fitted() if params is None else np.asarray(params, float)
+        scale = getattr(self, "time_scale_", None) or time_scale(big_t)
+        ll, grad, hess = bgnbd_derivatives(values, BGNBDData(x, tx, big_t, w))
+        return penalized_log_space(
+            ll, grad, hess, values, self.penalizer, float(w.sum()),
+            np.array([1.0, scale, 1.0, 1.0]),
+        )
 
     # ------------------------------------------------------------------ predictions
     def expected_purchases(self, t: object) -> np.ndarray:

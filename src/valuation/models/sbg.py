@@ -86,6 +86,7 @@ class ShiftedBetaGeometric(FittedMixin):
             total_weight=float(counts[0]),
             model_name="shifted-beta-geometric",
             context=f"cohort of {counts[0]:.0f}, {len(counts) - 1} periods.",
+            hessian=False,
         )
         self._store(result)
         return self

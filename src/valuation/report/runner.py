@@ -168,7 +168,8 @@ def execute_notebook(
     """Execute ``notebook`` with papermill into ``output``; return its timings.
 
     The kernel runs with ``cwd`` as working folder and IPython's history off (no shared
-    SQLite file between parallel runs).
+    SQLite file between parallel runs); this process's own working folder is never changed,
+    so several briefs can run in threads of one process (a Dask worker).
 
     Raises
     ------
@@ -184,7 +185,9 @@ def execute_notebook(
             str(output),
             parameters=parameters,
             kernel_name=kernel_name,
-            cwd=str(cwd),
+            # the kernel's working folder, set through nbclient's resources: papermill's own
+            # ``cwd`` calls os.chdir, which is process-wide and races between threads (Dask)
+            resources={"metadata": {"path": str(cwd)}},
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout,

@@ -81,7 +81,7 @@ class _Tally:
         ])
         events = events[events["customer_id"].isin(known_ids)]
         month = np.datetime_as_string(events["date"].to_numpy(dtype="datetime64[M]"), unit="M")
-        pairs = pd.DataFrame({"c": events["customer_id"].to_numpy(), "m": month.to_numpy()}).drop_duplicates()
+        pairs = pd.DataFrame({"c": events["customer_id"].to_numpy(), "m": month}).drop_duplicates()
         self.active.update(pairs["m"].value_counts().to_dict())
         self.pii.update(pii[pii != ""].value_counts().to_dict())
 

@@ -238,11 +238,13 @@ def simulate_bootcamp(rng: np.random.Generator, spec: TargetSpec, cust: pd.DataF
 
 
 def add_years(days: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """Same calendar day ``years`` later (29 February becomes 28 February)."""
+    """Same calendar day ``years`` later; 29 February becomes 28 February in common years only
+    (so ``years = 0`` always returns the day itself)."""
     d = pd.DatetimeIndex(np.asarray(days).astype("datetime64[D]"))
     y = d.year.to_numpy() + years
     m = d.month.to_numpy()
-    dd = np.where((m == 2) & (d.day.to_numpy() == 29), 28, d.day.to_numpy())
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    dd = np.where((m == 2) & (d.day.to_numpy() == 29) & ~leap, 28, d.day.to_numpy())
     out = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": dd}))
     return out.to_numpy().astype("datetime64[D]").astype(np.int64)
 
