@@ -127,6 +127,8 @@ class ChildRun:
     stdout, stderr : str
         What the child printed.
     timed_out : bool
+    over_memory : bool
+        Killed by the memory guard (its process tree's RSS went over ``memory_limit_mib``).
     """
 
     returncode: int
@@ -135,10 +137,12 @@ class ChildRun:
     stdout: str
     stderr: str
     timed_out: bool = False
+    over_memory: bool = False
 
 
 def run_child(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-              cwd: str | Path | None = None, timeout: float | None = None) -> ChildRun:
+              cwd: str | Path | None = None, timeout: float | None = None,
+              memory_limit_mib: float | None = None, interval: float = 0.1) -> ChildRun:
     """Run a command in a fresh process; return its wall time and kernel-accounted max RSS.
 
     Parameters
@@ -151,6 +155,9 @@ def run_child(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
         Its working folder.
     timeout : float, optional
         Seconds after which its process group is killed (``timed_out`` is then True).
+    memory_limit_mib : float, optional
+        A guard for a shared machine: when the RSS of the child's process tree (sampled every
+        ``interval`` s) exceeds it, the process group is killed (``over_memory`` is then True).
 
     Returns
     -------
@@ -170,9 +177,28 @@ def run_child(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
         timer = threading.Timer(timeout, kill) if timeout else None
         if timer:
             timer.start()
+        over_memory = threading.Event()
+        done = threading.Event()
+
+        def guard() -> None:
+            try:
+                child = psutil.Process(proc.pid)
+            except psutil.Error:
+                return
+            while not done.wait(interval):
+                if tree_rss(child) > memory_limit_mib * MIB:
+                    over_memory.set()
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    return
+
+        watcher = threading.Thread(target=guard, daemon=True) if memory_limit_mib else None
+        if watcher:
+            watcher.start()
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
+            done.set()
             if timer:
                 timer.cancel()
         seconds = time.perf_counter() - started
@@ -181,4 +207,5 @@ def run_child(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
         err.seek(0)
         return ChildRun(returncode=proc.returncode, seconds=seconds,
                         max_rss_mib=usage.ru_maxrss * 1024 / MIB,
-                        stdout=out.read(), stderr=err.read(), timed_out=timed_out.is_set())
+                        stdout=out.read(), stderr=err.read(), timed_out=timed_out.is_set(),
+                        over_memory=over_memory.is_set())

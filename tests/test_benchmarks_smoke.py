@@ -106,6 +106,13 @@ def test_run_child_reports_the_child_peak():
     assert child.max_rss_mib >= 300
 
 
+def test_memory_guard_kills_a_child_over_the_limit():
+    child = _measure.run_child([sys.executable, "-c",
+                                "import numpy as np, time; a = np.ones(400 * 2**20 // 8); "
+                                "time.sleep(30)"], memory_limit_mib=200, interval=0.02)
+    assert child.over_memory and child.returncode == -9
+
+
 def _row(stage, size, seconds, peak=100.0):
     return {"stage": stage, "size": size, "seconds": seconds, "peak_rss_mib": peak,
             "start_rss_mib": 50.0, "process_max_rss_mib": peak, "error": "", "extra": {}}

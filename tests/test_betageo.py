@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 
 from conftest import numeric_gradient
-from valuation.errors import ConvergenceError, ModelInputError, NotFittedError
+from valuation.errors import ConvergenceError, ConvergenceWarning, ModelInputError, NotFittedError
 from valuation.models import BetaGeo
-from valuation.models.betageo import bgnbd_loglik, simulate_bgnbd
+from valuation.models.betageo import bgnbd_derivatives, bgnbd_loglik, simulate_bgnbd
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +154,120 @@ def test_recovers_online_school_generator(online_school_orders):
     true = pd.Series({k: float(gen[k]) for k in ("r", "alpha", "a", "b")})
     z = (model.params_ - true) / model.standard_errors_
     assert (z.abs() < 2).all(), z
+
+
+# --------------------------------------------------------------- derivatives, bootstrap, robustness
+def numeric_hessian(grad_fun, params, rel_step=1e-6):
+    """Central differences of an analytic gradient (columns), to check analytic Hessians."""
+    params = np.asarray(params, dtype=float)
+    cols = []
+    for i in range(len(params)):
+        h = rel_step * max(abs(params[i]), 1e-3)
+        up, down = params.copy(), params.copy()
+        up[i] += h
+        down[i] -= h
+        cols.append((grad_fun(up) - grad_fun(down)) / (2 * h))
+    return np.column_stack(cols)
+
+
+def test_hessian_matches_finite_differences(cdnow_rfm):
+    x, tx, T = (cdnow_rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    w = np.random.default_rng(5).integers(1, 4, size=len(x)).astype(float)
+    for params in ([0.243, 4.414, 0.793, 2.426], [1.7, 0.8, 3.0, 0.6]):
+        ll, grad, hess = bgnbd_derivatives(np.array(params), x, tx, T, w)
+        assert (ll, *grad) == pytest.approx((bgnbd_loglik(np.array(params), x, tx, T, w)[0], *grad))
+        numeric = numeric_hessian(lambda p: bgnbd_derivatives(p, x, tx, T, w)[1], params)
+        assert hess == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+        assert np.allclose(hess, hess.T)
+
+
+def test_loglik_derivatives_in_log_space(cdnow_rfm, cdnow_bg):
+    x, tx, T = (cdnow_rfm[c] for c in ("frequency", "recency", "T"))
+    ll, grad, hess = cdnow_bg.loglik_derivatives(x, tx, T)
+    assert ll == pytest.approx(cdnow_bg.log_likelihood_, abs=1e-8)
+    assert np.max(np.abs(grad)) < 1e-4  # the optimum
+    assert np.all(np.linalg.eigvalsh(hess) < 0)
+    theta = np.log(cdnow_bg.params_.to_numpy()) + np.array([0.1, -0.2, 0.05, 0.3])
+
+    def in_theta(t):
+        return cdnow_bg.loglik_derivatives(x, tx, T, params=np.exp(t))
+
+    _, g_t, h_t = in_theta(theta)
+    assert g_t == pytest.approx(numeric_gradient(lambda t: in_theta(t)[0], theta), rel=1e-6, abs=1e-4)
+    assert h_t == pytest.approx(numeric_hessian(lambda t: in_theta(t)[1], theta), rel=1e-5, abs=1e-3)
+
+
+def test_one_step_newton_bootstrap_matches_refit(cdnow_rfm, cdnow_bg):
+    x, tx, T = (cdnow_rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    rng = np.random.default_rng(11)
+    weights = rng.multinomial(len(x), np.full(len(x), 1 / len(x))).astype(float)
+    _, g, h = cdnow_bg.loglik_derivatives(x, tx, T, weights)
+    one_step = np.exp(np.log(cdnow_bg.params_.to_numpy()) - np.linalg.solve(h, g))
+    keep = weights > 0
+    refit = BetaGeo().fit(x[keep], tx[keep], T[keep], weights=weights[keep], compute_se=False)
+    # one Newton step lands within a few percent of a standard error of the full refit
+    gap = np.abs(one_step - refit.params_.to_numpy()) / cdnow_bg.standard_errors_.to_numpy()
+    assert np.all(gap < 0.1), gap
+    assert refit.standard_errors_.isna().all() and np.isnan(refit.hessian_).all()
+    assert not np.allclose(refit.params_, cdnow_bg.params_)  # the resample did change the fit
+
+
+def test_penalised_objective_in_loglik_derivatives():
+    rng = np.random.default_rng(2)
+    data = simulate_bgnbd({"r": 0.5, "alpha": 5, "a": 0.8, "b": 2.5}, rng.uniform(10, 52, 2000), rng)
+    model = BetaGeo(penalizer=0.05).fit(data["frequency"], data["recency"], data["T"])
+    ll, grad, _ = model.loglik_derivatives(data["frequency"], data["recency"], data["T"])
+    assert np.max(np.abs(grad)) < 1e-4  # zero gradient of the penalised objective at its optimum
+    assert ll < model.log_likelihood_
+
+
+def test_customers_with_t_zero_are_valid(cdnow_rfm, cdnow_bg):
+    rfm = cdnow_rfm[["frequency", "recency", "T"]]
+    new = pd.DataFrame({"frequency": 0.0, "recency": 0.0, "T": 0.0}, index=["n1", "n2", "n3"])
+    both = pd.concat([rfm, new])
+    model = BetaGeo().fit(both["frequency"], both["recency"], both["T"])
+    # contribution 0 to the log-likelihood: same optimum, same log-likelihood
+    assert model.params_.to_numpy() == pytest.approx(cdnow_bg.params_.to_numpy(), rel=1e-6)
+    assert model.log_likelihood_ == pytest.approx(cdnow_bg.log_likelihood_, abs=1e-6)
+    assert model.n_customers_ == len(rfm) + 3
+    # predictions for them are those of a brand-new customer
+    assert model.p_alive([0.0], [0.0], [0.0])[0] == 1.0
+    cond = model.conditional_expected_purchases(39.0, [0.0], [0.0], [0.0])
+    assert cond[0] == pytest.approx(model.expected_purchases(39.0), rel=1e-10)
+    dert = model.discounted_expected_transactions([0.0], [0.0], [0.0], 0.15)
+    assert np.isfinite(dert[0]) and dert[0] > 0
+    with pytest.raises(ModelInputError, match="repeat purchases but T = 0"):
+        BetaGeo().fit([0.0, 2.0], [0.0, 0.0], [5.0, 0.0])
+
+
+def _nbd_without_dropout(n, rng):
+    """Poisson-gamma purchasing for ever (no dropout): BG/NBD's a -> 0 boundary."""
+    T = rng.integers(7, 385, size=n) / 7.0
+    lam = rng.gamma(20.0, 1 / 2000.0, size=n)
+    x = rng.poisson(lam * T).astype(float)
+    recency = np.where(x > 0, T * rng.beta(np.maximum(x, 1), 1), 0.0)
+    return x, np.floor(recency * 7) / 7, T
+
+
+def test_flat_optimum_kept_with_warning_and_note():
+    # like the cert_school exam stream (882 customers, ~240 repeat buyers): no visible dropout,
+    # so a, b are not identified and the Hessian at the optimum is singular
+    x, tx, T = _nbd_without_dropout(882, np.random.default_rng(2))
+    assert 150 < (x > 0).sum() < 300
+    with pytest.warns(ConvergenceWarning, match="flat"):
+        model = BetaGeo().fit(x, tx, T)
+    assert len(model.fit_notes_) == 1 and "pseudo-inverse" in model.fit_notes_[0]
+    assert np.all(np.isfinite(model.standard_errors_)) and np.all(np.isfinite(model.covariance_))
+    _, grad, _ = model.loglik_derivatives(x, tx, T)
+    assert np.max(np.abs(grad)) < 1e-3
+    # the identified part is right: the mean purchase rate r / alpha (truth 0.01 a week)
+    assert model.params_["r"] / model.params_["alpha"] == pytest.approx(0.01, rel=0.3)
+    assert model.params_["a"] < 1e-3  # dropout probability a / (a + b) goes to 0
+    assert np.all(np.isfinite(model.discounted_expected_transactions(x, tx, T, 0.15)))
+
+
+def test_clean_fit_has_no_notes(cdnow_bg):
+    assert cdnow_bg.fit_notes_ == []
+    cov = cdnow_bg.covariance_.to_numpy()
+    assert np.sqrt(np.diag(cov)) == pytest.approx(cdnow_bg.standard_errors_.to_numpy())
+    assert cov == pytest.approx(np.linalg.inv(cdnow_bg.hessian_), rel=1e-6)

@@ -5,7 +5,7 @@ import pytest
 from conftest import numeric_gradient
 from valuation.errors import ModelError, ModelInputError
 from valuation.models import GammaGamma
-from valuation.models.gammagamma import gammagamma_loglik
+from valuation.models.gammagamma import gammagamma_derivatives, gammagamma_loglik
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +66,41 @@ def test_recovers_online_school_generator(online_school_orders):
     true = pd.Series(truth["generator"]["gamma_gamma"], dtype=float)
     z = (model.params_ - true) / model.standard_errors_
     assert (z.abs() < 2).all(), z
+
+
+def test_hessian_and_log_space_derivatives(cdnow_rfm, cdnow_gg):
+    from test_betageo import numeric_hessian
+
+    rep = cdnow_rfm[cdnow_rfm["frequency"] > 0]
+    x, z = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float)
+    w = np.random.default_rng(4).integers(1, 4, size=len(x)).astype(float)
+    for params in ([6.25, 3.74, 15.44], [1.0, 8.0, 2.0]):
+        _, _, hess = gammagamma_derivatives(np.array(params), x, z, w)
+        numeric = numeric_hessian(lambda p: gammagamma_derivatives(p, x, z, w)[1], params)
+        assert hess == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+    # log space, all customers passed (frequency 0 skipped), at and away from the optimum
+    ll, grad, hess = cdnow_gg.loglik_derivatives(cdnow_rfm["frequency"], cdnow_rfm["monetary_value"])
+    assert ll == pytest.approx(cdnow_gg.log_likelihood_, abs=1e-8)
+    assert np.max(np.abs(grad)) < 1e-4 and np.all(np.linalg.eigvalsh(hess) < 0)
+    theta = np.log([5.0, 4.0, 12.0])
+
+    def in_theta(t):
+        return cdnow_gg.loglik_derivatives(x, z, params=np.exp(t))
+
+    assert in_theta(theta)[1] == pytest.approx(numeric_gradient(lambda t: in_theta(t)[0], theta),
+                                               rel=1e-6, abs=1e-4)
+    assert in_theta(theta)[2] == pytest.approx(numeric_hessian(lambda t: in_theta(t)[1], theta),
+                                               rel=1e-5, abs=1e-3)
+
+
+def test_one_step_bootstrap_and_compute_se(cdnow_rfm, cdnow_gg):
+    rep = cdnow_rfm[cdnow_rfm["frequency"] > 0]
+    x, z = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float)
+    weights = np.random.default_rng(13).multinomial(len(x), np.full(len(x), 1 / len(x))).astype(float)
+    _, g, h = cdnow_gg.loglik_derivatives(x, z, weights)
+    one_step = np.exp(np.log(cdnow_gg.params_.to_numpy()) - np.linalg.solve(h, g))
+    refit = GammaGamma().fit(x, z, weights=weights, compute_se=False)
+    gap = np.abs(one_step - refit.params_.to_numpy()) / cdnow_gg.standard_errors_.to_numpy()
+    assert np.all(gap < 0.15), gap
+    assert refit.standard_errors_.isna().all()
+    assert cdnow_gg.fit_notes_ == [] and np.all(np.isfinite(cdnow_gg.standard_errors_))

@@ -6,7 +6,12 @@ from scipy.special import gammaln, hyp2f1
 
 from conftest import numeric_gradient
 from valuation.models import ParetoNBD
-from valuation.models.paretonbd import _death_integral, paretonbd_loglik, simulate_paretonbd
+from valuation.models.paretonbd import (
+    _death_integral,
+    paretonbd_derivatives,
+    paretonbd_loglik,
+    simulate_paretonbd,
+)
 
 PUBLISHED = np.array([0.553, 10.578, 0.606, 11.669])
 
@@ -114,3 +119,57 @@ def test_recovers_simulated_parameters():
     model = ParetoNBD().fit(data["frequency"], data["recency"], data["T"])
     z = (model.params_ - pd.Series(truth)) / model.standard_errors_
     assert (z.abs() < 2).all(), z
+
+
+# --------------------------------------------------------------- derivatives, bootstrap, robustness
+def test_hessian_matches_finite_differences(cdnow_rfm):
+    from test_betageo import numeric_hessian
+
+    x, tx, T = (cdnow_rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    w = np.random.default_rng(5).integers(1, 4, size=len(x)).astype(float)
+    for params in (PUBLISHED, np.array([1.5, 3.0, 2.0, 1.0])):  # beta >= alpha and beta < alpha
+        ll, grad, hess = paretonbd_derivatives(params, x, tx, T, w)
+        assert ll == pytest.approx(paretonbd_loglik(params, x, tx, T, w)[0])
+        numeric = numeric_hessian(lambda p: paretonbd_derivatives(p, x, tx, T, w)[1], params)
+        assert hess == pytest.approx(numeric, rel=1e-5, abs=1e-3)
+
+
+def test_loglik_derivatives_and_one_step_bootstrap(cdnow_rfm, cdnow_pnbd):
+    from test_betageo import numeric_hessian
+
+    x, tx, T = (cdnow_rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    ll, grad, hess = cdnow_pnbd.loglik_derivatives(x, tx, T)
+    assert ll == pytest.approx(cdnow_pnbd.log_likelihood_, abs=1e-8)
+    assert np.max(np.abs(grad)) < 1e-4 and np.all(np.linalg.eigvalsh(hess) < 0)
+    theta = np.log(PUBLISHED) + 0.1
+
+    def in_theta(t):
+        return cdnow_pnbd.loglik_derivatives(x, tx, T, params=np.exp(t))
+
+    assert in_theta(theta)[1] == pytest.approx(
+        numeric_gradient(lambda t: in_theta(t)[0], theta), rel=1e-6, abs=1e-4)
+    assert in_theta(theta)[2] == pytest.approx(
+        numeric_hessian(lambda t: in_theta(t)[1], theta), rel=1e-5, abs=1e-3)
+    rng = np.random.default_rng(12)
+    weights = rng.multinomial(len(x), np.full(len(x), 1 / len(x))).astype(float)
+    _, g, h = cdnow_pnbd.loglik_derivatives(x, tx, T, weights)
+    one_step = np.exp(np.log(cdnow_pnbd.params_.to_numpy()) - np.linalg.solve(h, g))
+    keep = weights > 0
+    refit = ParetoNBD().fit(x[keep], tx[keep], T[keep], weights=weights[keep], compute_se=False)
+    gap = np.abs(one_step - refit.params_.to_numpy()) / cdnow_pnbd.standard_errors_.to_numpy()
+    assert np.all(gap < 0.15), gap
+    assert refit.standard_errors_.isna().all()
+
+
+def test_customers_with_t_zero_are_valid(cdnow_rfm, cdnow_pnbd):
+    rfm = cdnow_rfm[["frequency", "recency", "T"]]
+    both = pd.concat([rfm, pd.DataFrame({"frequency": [0.0] * 2, "recency": 0.0, "T": 0.0})])
+    model = ParetoNBD().fit(both["frequency"], both["recency"], both["T"])
+    assert model.params_.to_numpy() == pytest.approx(cdnow_pnbd.params_.to_numpy(), rel=1e-6)
+    assert model.log_likelihood_ == pytest.approx(cdnow_pnbd.log_likelihood_, abs=1e-6)
+    ll, grad, _ = paretonbd_derivatives(model.params_.to_numpy(), np.zeros(1), np.zeros(1), np.zeros(1))
+    assert ll == 0.0 and np.all(grad == 0)
+    assert model.p_alive([0.0], [0.0], [0.0])[0] == 1.0
+    cond = model.conditional_expected_purchases(39.0, [0.0], [0.0], [0.0])
+    assert cond[0] == pytest.approx(model.expected_purchases(39.0), rel=1e-10)
+    assert np.isfinite(model.discounted_expected_transactions([0.0], [0.0], [0.0], 0.15)[0])

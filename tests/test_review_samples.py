@@ -48,13 +48,6 @@ def gated(request, tmp_path_factory):
     return target, params, ingest, gate
 
 
-KNOWN_GENERATOR_BUGS: dict[tuple[str, str], str] = {
-    ("cert_school", "payment_before_signup"):
-        "generator bug: samples/simulate.py add_years() turns a 29 February signup into "
-        "28 February even for k=0 years, so the first membership order of a leap-day signup "
-        "(order CS00000750, seed 7) is dated one day before signup: an unplanted "
-        "payment_before_signup (the review finds 4, ground truth says 3)",
-}
 
 
 def _expected(target: str) -> dict[str, int]:
@@ -67,19 +60,8 @@ def test_review_finds_every_planted_defect_at_its_exact_count(gated):
     assert set(expected) == set(CHECK_NAMES), "ground truth names a check the review lacks"
     report = review(gate.tables, params)
     found = report.failed_counts()
-    checked = [name for name in CHECK_NAMES if (target, name) not in KNOWN_GENERATOR_BUGS]
-    assert {n: found[n] for n in checked} == {n: expected[n] for n in checked}
+    assert {n: found[n] for n in CHECK_NAMES} == {n: expected[n] for n in CHECK_NAMES}
     assert report.score < 100 and 0 < report.haircut
-
-
-@pytest.mark.parametrize(("target", "check"), list(KNOWN_GENERATOR_BUGS))
-def test_known_generator_disagreements(target, check, tmp_path, request):
-    """Strict xfail: turns red once the generator is fixed, to drop the entry above."""
-    request.applymarker(pytest.mark.xfail(strict=True,
-                                          reason=KNOWN_GENERATOR_BUGS[(target, check)]))
-    params = _params(target, tmp_path / "work")
-    gate = run_gate(read_exports(params), params, os.urandom(32))
-    assert review(gate.tables, params).failed_counts()[check] == _expected(target)[check]
 
 
 def test_review_of_the_written_dataset_agrees_with_the_gate_tables(gated):

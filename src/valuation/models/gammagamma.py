@@ -5,18 +5,61 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
 from valuation.errors import ModelError, ModelInputError
 from valuation.models._mle import (
+    wdot,
     FittedMixin,
     as_array,
     check_weights,
     group_rows,
     mask_labels,
     maximize_likelihood,
+    penalized_log_space,
     wrap_like,
 )
+
+
+def gammagamma_derivatives(
+    params: np.ndarray,
+    frequency: np.ndarray,
+    monetary: np.ndarray,
+    weights: np.ndarray,
+    *,
+    hessian: bool = True,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """Weighted log-likelihood of the mean spend, gradient and Hessian w.r.t. (p, q, gamma).
+
+    The density of the mean spend z of x transactions (Fader & Hardie 2013 note, eq. 4):
+    ``Gamma(px+q)/(Gamma(px)Gamma(q)) gamma^q z^(px-1) x^(px) / (gamma + x z)^(px+q)``.
+    Rows must have x > 0 and z > 0.
+    """
+    p, q, gam = (float(v) for v in params)
+    x, z = frequency, monetary
+    px = p * x
+    gxz = gam + x * z
+    log_gxz = np.log(gxz)
+    ll = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gam) + (px - 1) * np.log(z)
+    ll = ll + px * np.log(x) - (px + q) * log_gxz
+    psi_pxq = digamma(px + q)
+    g_p = x * (psi_pxq - digamma(px) + np.log(z) + np.log(x) - log_gxz)
+    g_q = psi_pxq - digamma(q) + np.log(gam) - log_gxz
+    g_g = q / gam - (px + q) / gxz
+    grad = np.array([wdot(weights, g_p), wdot(weights, g_q), wdot(weights, g_g)])
+    if not hessian:
+        return float(wdot(weights, ll)), grad, None
+    tri_pxq = polygamma(1, px + q)
+    inv = 1.0 / gxz
+    h = np.empty((3, 3))
+    h[0, 0] = wdot(weights, x**2 * (tri_pxq - polygamma(1, px)))
+    h[0, 1] = wdot(weights, x * tri_pxq)
+    h[0, 2] = -wdot(weights, x * inv)
+    h[1, 1] = wdot(weights, tri_pxq) - weights.sum() * polygamma(1, q)
+    h[1, 2] = weights.sum() / gam - wdot(weights, inv)
+    h[2, 2] = -weights.sum() * q / gam**2 + wdot(weights, (px + q) * inv**2)
+    h[1, 0], h[2, 0], h[2, 1] = h[0, 1], h[0, 2], h[1, 2]
+    return float(wdot(weights, ll)), grad, h
 
 
 def gammagamma_loglik(
@@ -24,21 +67,10 @@ def gammagamma_loglik(
 ) -> tuple[float, np.ndarray]:
     """Weighted log-likelihood of the mean spend and its gradient w.r.t. (p, q, gamma).
 
-    The density of the mean spend z of x transactions (Fader & Hardie 2013 note, eq. 4):
-    ``Gamma(px+q)/(Gamma(px)Gamma(q)) gamma^q z^(px-1) x^(px) / (gamma + x z)^(px+q)``.
+    See :func:`gammagamma_derivatives` (this is it without the Hessian).
     """
-    p, q, gam = (float(v) for v in params)
-    x, z = frequency, monetary
-    px = p * x
-    log_gxz = np.log(gam + x * z)
-    ll = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gam) + (px - 1) * np.log(z)
-    ll = ll + px * np.log(x) - (px + q) * log_gxz
-    psi_pxq = digamma(px + q)
-    g_p = x * (psi_pxq - digamma(px) + np.log(z) + np.log(x) - log_gxz)
-    g_q = psi_pxq - digamma(q) + np.log(gam) - log_gxz
-    g_g = q / gam - (px + q) / (gam + x * z)
-    grad = np.array([np.dot(weights, g_p), np.dot(weights, g_q), np.dot(weights, g_g)])
-    return float(np.dot(weights, ll)), grad
+    ll, grad, _ = gammagamma_derivatives(params, frequency, monetary, weights, hessian=False)
+    return ll, grad
 
 
 class GammaGamma(FittedMixin):
@@ -61,7 +93,8 @@ class GammaGamma(FittedMixin):
     Attributes
     ----------
     params_ : Series (p, q, gamma); standard_errors_; log_likelihood_ (density of the
-    mean spend); hessian_
+    mean spend); hessian_; covariance_ (DataFrame); fit_notes_ (list of str);
+    spend_scale_ (factor applied to spend for the optimiser)
     """
 
     _param_names = ("p", "q", "gamma")
@@ -76,16 +109,10 @@ class GammaGamma(FittedMixin):
         self.initial_params = initial_params
         self.on_q_le_1 = on_q_le_1
 
-    def fit(self, frequency: object, monetary_value: object, weights: object = None) -> GammaGamma:
-        """Fit on customers with frequency > 0 (mean REPEAT spend); others are skipped.
-
-        Raises
-        ------
-        ModelInputError
-            Negative or missing values, or a zero/negative monetary value with frequency > 0.
-        ModelError
-            When q <= 1 and ``on_q_le_1 == "raise"``.
-        """
+    def _spend_rows(
+        self, frequency: object, monetary_value: object, weights: object
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validated (x, z, w) of the customers with repeat purchases."""
         x, index = as_array(frequency, "frequency")
         z, _ = as_array(monetary_value, "monetary_value")
         if len(x) != len(z):
@@ -107,12 +134,56 @@ class GammaGamma(FittedMixin):
         if problems:
             raise ModelInputError("Invalid spend inputs:\n  - " + "\n  - ".join(problems))
         keep = x > 0
-        if keep.sum() < 2:
+        return x[keep], z[keep], w[keep]
+
+    def loglik_derivatives(
+        self,
+        frequency: object,
+        monetary_value: object,
+        weights: object = None,
+        params: object = None,
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, gradient and Hessian in ``theta = log(p, q, gamma)``.
+
+        Customers with frequency 0 are skipped (as in :meth:`fit`). The log-likelihood is
+        the one :meth:`fit` maximises (minus its L2 penalty when ``penalizer > 0``, on gamma
+        rescaled by ``spend_scale_``); ``params`` defaults to ``params_``. For a one-step
+        Newton bootstrap: ``theta* = log(params_) - solve(H, g)``.
+        """
+        x, z, w = self._spend_rows(frequency, monetary_value, weights)
+        values = self._check_fitted() if params is None else np.asarray(params, float)
+        scale = getattr(self, "spend_scale_", None) or (1.0 / float(np.mean(z)) if len(z) else 1.0)
+        ll, grad, hess = gammagamma_derivatives(values, x, z, w)
+        return penalized_log_space(
+            ll, grad, hess, values, self.penalizer, float(w.sum()), np.array([1.0, 1.0, scale])
+        )
+
+    def fit(
+        self,
+        frequency: object,
+        monetary_value: object,
+        weights: object = None,
+        *,
+        compute_se: bool = True,
+    ) -> GammaGamma:
+        """Fit on customers with frequency > 0 (mean REPEAT spend); others are skipped.
+
+        ``compute_se=False`` skips the standard errors (NaN), e.g. for bootstrap refits.
+
+        Raises
+        ------
+        ModelInputError
+            Negative or missing values, or a zero/negative monetary value with frequency > 0.
+        ModelError
+            When q <= 1 and ``on_q_le_1 == "raise"``.
+        """
+        xs, zs, ws = self._spend_rows(frequency, monetary_value, weights)
+        if len(xs) < 2:
             raise ModelError(
                 "Gamma-Gamma needs customers with repeat purchases (frequency > 0); "
-                f"only {int(keep.sum())} found."
+                f"only {len(xs)} found."
             )
-        unique, counts = group_rows({"x": x[keep], "z": z[keep]}, w[keep])
+        unique, counts = group_rows({"x": xs, "z": zs}, ws)
         ux, uz = unique["x"].to_numpy(float), unique["z"].to_numpy(float)
         scale = 1.0 / float(np.mean(uz))
         start = (
@@ -121,22 +192,19 @@ class GammaGamma(FittedMixin):
             else np.asarray(self.initial_params, float) * np.array([1.0, 1.0, scale])
         )
         result = maximize_likelihood(
-            lambda prm: gammagamma_loglik(prm, ux, uz * scale, counts),
+            lambda prm: gammagamma_derivatives(prm, ux, uz * scale, counts),
             start,
             self._param_names,
             total_weight=float(counts.sum()),
             penalizer=self.penalizer,
             model_name="Gamma-Gamma",
             context=f"{counts.sum():.0f} customers with repeat purchases.",
+            compute_se=compute_se,
         )
-        unscale = np.array([1.0, 1.0, 1.0 / scale])
-        params = result.params * unscale
-        self._store(result)
-        self.params_[:] = params
-        self.standard_errors_[:] = result.standard_errors * unscale
-        jac = np.diag(1.0 / unscale)
-        self.hessian_ = jac @ result.hessian @ jac
+        self._store(result, unscale=np.array([1.0, 1.0, 1.0 / scale]))
+        params = self.params_.to_numpy()
         self.log_likelihood_, _ = gammagamma_loglik(params, ux, uz, counts)
+        self.spend_scale_ = scale
         self.n_customers_ = float(counts.sum())
         if params[1] <= 1:
             message = (

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln, hyperu
+from scipy.special import digamma, gammaln, hyperu, polygamma
 
-from valuation.errors import ModelError, ModelInputError
+from valuation.errors import ConvergenceError, ModelError, ModelInputError
 from valuation.models._discount import discounted_expected_increments
 from valuation.models._mle import (
+    wdot,
+    CHECKLIST,
     FittedMixin,
     check_rfm,
     check_weights,
@@ -16,6 +18,7 @@ from valuation.models._mle import (
     gauss_legendre_unit,
     group_rows,
     maximize_likelihood,
+    penalized_log_space,
     subsample_rows,
     time_scale,
     wrap_like,
@@ -23,6 +26,8 @@ from valuation.models._mle import (
 
 #: Gauss-Legendre nodes of the death-time integral (see _death_integral)
 N_NODES = 32
+#: rows of the fixed-seed subsample the optimiser warms up on (when there are 2x as many)
+WARM_ROWS = 4_000
 
 
 def _phi(z: np.ndarray) -> np.ndarray:
@@ -34,8 +39,8 @@ def _phi(z: np.ndarray) -> np.ndarray:
 
 
 def _death_integral(
-    params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, *, second: bool = False
+) -> tuple[np.ndarray, ...]:
     """log I and d log I / d(r, alpha, s, beta), I = int_tx^T (a+t)^-(r+x) (b+t)^-(s+1) dt.
 
     The integral over the unobserved death time between the last purchase and T (the
@@ -49,7 +54,9 @@ def _death_integral(
     least at the rate ``m`` below), so a 32-node Gauss-Legendre rule is accurate to
     ~1e-12 even for frequencies of several hundred. The derivatives are integrals of the
     same kind (differentiation under the integral sign, fixed limits) on the same nodes:
-    analytic, no numerical differentiation of 2F1.
+    with ``pi`` the normalised integrand at the nodes and ``S`` the score
+    ``d log f / d theta`` there, ``d log I = E_pi[S]`` and (``second=True``, a third
+    return value of shape (4, 4, n)) ``d2 log I = E_pi[d2 log f] + Cov_pi(S)``.
     """
     r, alpha, s, beta = (float(v) for v in params)
     if alpha <= beta:
@@ -65,19 +72,40 @@ def _death_integral(
     grow = np.exp(y)
     pivot_tau = c[:, None] * grow
     other_tau = other + tx[:, None] * grow + pivot * np.expm1(y)
-    log_f = -(e_pivot - 1.0)[:, None] * y - e_other[:, None] * np.log(other_tau)
+    log_other = np.log(other_tau)
+    log_f = -(e_pivot - 1.0)[:, None] * y - e_other[:, None] * log_other
     top = log_f.max(axis=1, keepdims=True)
     g = omega[None, :] * np.exp(log_f - top)
     total = g.sum(axis=1)
     with np.errstate(divide="ignore"):
         log_i = (1.0 - e_pivot) * np.log(c) + np.log(Y) + top[:, 0] + np.log(total)
     pi = g / total[:, None]
-    alpha_tau, beta_tau = (pivot_tau, other_tau) if alpha <= beta else (other_tau, pivot_tau)
-    d_r = -(pi * np.log(alpha_tau)).sum(axis=1)
-    d_alpha = -(r + x) * (pi / alpha_tau).sum(axis=1)
-    d_s = -(pi * np.log(beta_tau)).sum(axis=1)
-    d_beta = -(s + 1) * (pi / beta_tau).sum(axis=1)
-    return log_i, np.vstack([d_r, d_alpha, d_s, d_beta])
+    log_pivot = np.log(c)[:, None] + y
+    if alpha <= beta:
+        alpha_tau, beta_tau, log_alpha, log_beta = pivot_tau, other_tau, log_pivot, log_other
+    else:
+        alpha_tau, beta_tau, log_alpha, log_beta = other_tau, pivot_tau, log_other, log_pivot
+    inv_alpha, inv_beta = 1.0 / alpha_tau, 1.0 / beta_tau
+    scores = (-log_alpha, -(r + x)[:, None] * inv_alpha, -log_beta, -(s + 1) * inv_beta)
+    first = np.vstack([(pi * score).sum(axis=1) for score in scores])
+    if not second:
+        return log_i, first
+    hess = np.empty((4, 4, len(x)))
+    for i in range(4):
+        weighted = pi * scores[i]
+        for j in range(i, 4):
+            hess[i, j] = (weighted * scores[j]).sum(axis=1) - first[i] * first[j]
+    # E_pi[d2 log f]: d2/dr dalpha = -1/(alpha+t), d2/dalpha2 = (r+x)/(alpha+t)^2, same for s, beta
+    mean_inv_alpha = -first[1] / (r + x)
+    mean_inv_beta = -first[3] / (s + 1)
+    hess[0, 1] -= mean_inv_alpha
+    hess[1, 1] += (pi * inv_alpha**2).sum(axis=1) * (r + x)
+    hess[2, 3] -= mean_inv_beta
+    hess[3, 3] += (pi * inv_beta**2).sum(axis=1) * (s + 1)
+    for i in range(4):
+        for j in range(i):
+            hess[i, j] = hess[j, i]
+    return log_i, first, hess
 
 
 def _log_parts(
@@ -96,6 +124,103 @@ def _log_parts(
     return b_term, d_term, d_log_i, gap
 
 
+class PNBDData:
+    """RFM rows prepared once for repeated Pareto/NBD likelihood evaluations."""
+
+    def __init__(self, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray):
+        self.x, self.tx, self.T, self.w = frequency, recency, T, weights
+        self.ux, inverse = np.unique(frequency, return_inverse=True)
+        self.wx = np.bincount(inverse, weights=weights, minlength=len(self.ux))
+        self.n = float(weights.sum())
+        self.gap = T > recency
+        self.gx, self.gtx, self.gT = frequency[self.gap], recency[self.gap], T[self.gap]
+
+
+#: rows of the death integral evaluated at once (bounds the (rows, nodes) temporaries)
+_CHUNK = 50_000
+
+
+def paretonbd_derivatives(
+    params: np.ndarray,
+    frequency: np.ndarray | PNBDData,
+    recency: np.ndarray | None = None,
+    T: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    *,
+    hessian: bool = True,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """Weighted Pareto/NBD log-likelihood, gradient and Hessian w.r.t. (r, alpha, s, beta).
+
+    ``L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [(alpha+T)^-(r+x) (beta+T)^-s
+    + s * int_tx^T (alpha+t)^-(r+x) (beta+t)^-(s+1) dt]``, combined with ``logaddexp``.
+    With ``B`` and ``D`` the logs of the two terms and ``p1, p2`` their shares, the
+    bracket's derivatives are ``p1 dB + p2 dD`` and
+    ``p1 d2B + p2 d2D + p1 p2 (dD - dB)(dD - dB)'``; the integral's come from
+    :func:`_death_integral` on the same quadrature nodes. Rows with ``T == t_x`` (e.g.
+    ``T = 0``) have no death term.
+    """
+    data = frequency if isinstance(frequency, PNBDData) else PNBDData(
+        np.asarray(frequency, float), np.asarray(recency, float), np.asarray(T, float),
+        np.ones(len(frequency)) if weights is None else np.asarray(weights, float))
+    r, alpha, s, beta = (float(v) for v in params)
+    x, big_t, w, n = data.x, data.T, data.w, data.n
+    ll = float(wdot(data.wx, gammaln(r + data.ux) - gammaln(r))) + n * (
+        r * np.log(alpha) + s * np.log(beta))
+    grad = np.array([
+        float(wdot(data.wx, digamma(r + data.ux) - digamma(r))) + n * np.log(alpha),
+        n * r / alpha,
+        n * np.log(beta),
+        n * s / beta,
+    ])
+    # B = -(r+x) ln(alpha+T) - s ln(beta+T) and its derivatives
+    log_at, log_bt = np.log(alpha + big_t), np.log(beta + big_t)
+    inv_at, inv_bt = 1.0 / (alpha + big_t), 1.0 / (beta + big_t)
+    b_term = -(r + x) * log_at - s * log_bt
+    d_b = np.vstack([-log_at, -(r + x) * inv_at, -log_bt, -s * inv_bt])
+    d_term = np.full(len(x), -np.inf)
+    d_d = np.zeros((4, len(x)))
+    d2_d = np.zeros((4, 4, len(x))) if hessian else None
+    gap_rows = np.flatnonzero(data.gap)
+    for lo in range(0, len(gap_rows), _CHUNK):
+        rows = gap_rows[lo:lo + _CHUNK]
+        parts = _death_integral(params, x[rows], data.tx[rows], big_t[rows], second=hessian)
+        d_term[rows] = np.log(s) + parts[0]
+        d_d[:, rows] = parts[1]
+        if hessian:
+            d2_d[:, :, rows] = parts[2]
+    d_d[2, data.gap] += 1.0 / s
+    lse = np.logaddexp(b_term, d_term)
+    p1 = np.exp(b_term - lse)
+    p2 = np.exp(d_term - lse)
+    ll += float(wdot(w, lse))
+    grad += np.einsum("in,n->i", d_b, w * p1) + np.einsum("in,n->i", d_d, w * p2)
+    if not hessian:
+        return ll, grad, None
+    hess = np.zeros((4, 4))
+    hess[0, 0] = float(wdot(data.wx, polygamma(1, r + data.ux) - polygamma(1, r)))
+    hess[0, 1] = hess[1, 0] = n / alpha
+    hess[1, 1] = -n * r / alpha**2
+    hess[2, 3] = hess[3, 2] = n / beta
+    hess[3, 3] = -n * s / beta**2
+    wp1, wp2 = w * p1, w * p2
+    # p1 d2B
+    h_ra = -float(wdot(wp1, inv_at))
+    h_sb = -float(wdot(wp1, inv_bt))
+    hess[0, 1] += h_ra
+    hess[1, 0] += h_ra
+    hess[1, 1] += float(wdot(wp1 * (r + x), inv_at**2))
+    hess[2, 3] += h_sb
+    hess[3, 2] += h_sb
+    hess[3, 3] += s * float(wdot(wp1, inv_bt**2))
+    # p2 d2D (d2D = d2 log I, plus -1/s^2 on s)
+    hess += np.einsum("ijn,n->ij", d2_d, wp2)
+    hess[2, 2] -= float(wp2[data.gap].sum()) / s**2
+    # p1 p2 (dD - dB)(dD - dB)'
+    delta = d_d - d_b
+    hess += np.einsum("in,jn->ij", delta * (wp1 * p2), delta)
+    return ll, grad, hess
+
+
 def paretonbd_loglik(
     params: np.ndarray,
     frequency: np.ndarray,
@@ -105,31 +230,9 @@ def paretonbd_loglik(
 ) -> tuple[float, np.ndarray]:
     """Weighted Pareto/NBD log-likelihood and its analytic gradient w.r.t. (r, alpha, s, beta).
 
-    ``L = Gamma(r+x) alpha^r beta^s / Gamma(r) * [(alpha+T)^-(r+x) (beta+T)^-s
-    + s * int_tx^T (alpha+t)^-(r+x) (beta+t)^-(s+1) dt]``, combined with ``logaddexp``.
+    See :func:`paretonbd_derivatives` (this is it without the Hessian).
     """
-    r, alpha, s, beta = (float(v) for v in params)
-    ux, inverse = np.unique(frequency, return_inverse=True)
-    wx = np.bincount(inverse, weights=weights, minlength=len(ux))
-    n = float(weights.sum())
-    ll = float(np.dot(wx, gammaln(r + ux) - gammaln(r))) + n * (r * np.log(alpha) + s * np.log(beta))
-    grad = np.array(
-        [
-            float(np.dot(wx, digamma(r + ux) - digamma(r))) + n * np.log(alpha),
-            n * r / alpha,
-            n * np.log(beta),
-            n * s / beta,
-        ]
-    )
-    b_term, d_term, d_log_i, _ = _log_parts(params, frequency, recency, T)
-    lse = np.logaddexp(b_term, d_term)
-    p1 = np.exp(b_term - lse)
-    p2 = np.exp(d_term - lse)
-    ll += float(np.dot(weights, lse))
-    grad[0] += np.dot(weights, -p1 * np.log(alpha + T) + p2 * d_log_i[0])
-    grad[1] += np.dot(weights, -p1 * (r + frequency) / (alpha + T) + p2 * d_log_i[1])
-    grad[2] += np.dot(weights, -p1 * np.log(beta + T) + p2 * (1.0 / s + d_log_i[2]))
-    grad[3] += np.dot(weights, -p1 * s / (beta + T) + p2 * d_log_i[3])
+    ll, grad, _ = paretonbd_derivatives(params, frequency, recency, T, weights, hessian=False)
     return ll, grad
 
 
@@ -157,7 +260,8 @@ class ParetoNBD(FittedMixin):
     params_ : Series (r, alpha, s, beta)
     standard_errors_ : Series
     log_likelihood_ : float
-    hessian_ : ndarray
+    hessian_ : ndarray; covariance_ : DataFrame; fit_notes_ : list of str;
+    time_scale_ : float (as :class:`BetaGeo`)
     """
 
     _param_names = ("r", "alpha", "s", "beta")
@@ -166,50 +270,88 @@ class ParetoNBD(FittedMixin):
         self.penalizer = penalizer
         self.initial_params = initial_params
 
-    def fit(self, frequency: object, recency: object, T: object, weights: object = None) -> ParetoNBD:
-        """Fit by maximum likelihood (see :class:`BetaGeo.fit` for the arguments)."""
+    def fit(
+        self,
+        frequency: object,
+        recency: object,
+        T: object,
+        weights: object = None,
+        *,
+        compute_se: bool = True,
+    ) -> ParetoNBD:
+        """Fit by maximum likelihood (see :meth:`BetaGeo.fit` for the arguments).
+
+        Customers with T = 0 (frequency 0, recency 0) add 0 to the log-likelihood.
+        """
         x, tx, big_t, _ = check_rfm(frequency, recency, T)
         w = check_weights(weights, len(x))
         unique, counts = group_rows({"frequency": x, "recency": tx, "T": big_t}, w)
         ux = unique["frequency"].to_numpy(float)
+        utx_raw = unique["recency"].to_numpy(float)
+        ut_raw = unique["T"].to_numpy(float)
         scale = time_scale(big_t)
-        utx = unique["recency"].to_numpy(float) * scale
-        ut = unique["T"].to_numpy(float) * scale
+        utx, ut = utx_raw * scale, ut_raw * scale
         if self.initial_params is None:
             start = np.array([1.0, 1.0, 1.0, 1.0])
         else:
             start = np.asarray(self.initial_params, dtype=float).copy()
             start[[1, 3]] *= scale
         repeaters = float(counts[ux > 0].sum())
+        context = f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases."
+        if repeaters == 0:
+            raise ConvergenceError(
+                "Pareto/NBD (ParetoNBD) did not converge: the maximum does not exist (r -> 0, "
+                f"the lifetime parameters s, beta are not identified). {context}\n{CHECKLIST}"
+            )
+        prepared = PNBDData(ux, utx, ut, counts)
         warm = None
-        rows = subsample_rows(len(ux))
+        rows = subsample_rows(len(ux), size=WARM_ROWS)
         if rows is not None:
             factor = len(ux) / len(rows)
-            sub = (ux[rows], utx[rows], ut[rows], counts[rows] * factor)
-            warm = (lambda p: paretonbd_loglik(p, *sub), float(counts[rows].sum() * factor))
+            sub = PNBDData(ux[rows], utx[rows], ut[rows], counts[rows] * factor)
+            warm = (lambda p: paretonbd_derivatives(p, sub), float(counts[rows].sum() * factor))
         result = maximize_likelihood(
-            lambda p: paretonbd_loglik(p, ux, utx, ut, counts),
+            lambda p: paretonbd_derivatives(p, prepared),
             start,
             self._param_names,
             total_weight=float(counts.sum()),
             penalizer=self.penalizer,
             model_name="Pareto/NBD (ParetoNBD)",
-            context=f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases.",
+            context=context,
             warm_start=warm,
+            compute_se=compute_se,
         )
-        unscale = np.array([1.0, 1.0 / scale, 1.0, 1.0 / scale])
-        params = result.params * unscale
-        self._store(result)
-        self.params_[:] = params
-        self.standard_errors_[:] = result.standard_errors * unscale
-        jac = np.diag(1.0 / unscale)
-        self.hessian_ = jac @ result.hessian @ jac
-        self.log_likelihood_, _ = paretonbd_loglik(
-            params, ux, unique["recency"].to_numpy(float), unique["T"].to_numpy(float), counts
-        )
+        self._store(result, unscale=np.array([1.0, 1.0 / scale, 1.0, 1.0 / scale]))
+        # rescaling time by c shifts the log-likelihood by -log(c) per repeat purchase
+        self.log_likelihood_ = result.log_likelihood + np.log(scale) * float(wdot(counts, ux))
+        self.time_scale_ = scale
         self.n_customers_ = float(counts.sum())
         self.n_rows_ = len(ux)
         return self
+
+    def loglik_derivatives(
+        self,
+        frequency: object,
+        recency: object,
+        T: object,
+        weights: object = None,
+        params: object = None,
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, gradient and Hessian in ``theta = log(r, alpha, s, beta)``.
+
+        Same contract as :meth:`BetaGeo.loglik_derivatives` (penalised objective of
+        :meth:`fit`, caller's time unit, default ``params_``); for a one-step Newton
+        bootstrap ``theta* = log(params_) - solve(H, g)``.
+        """
+        x, tx, big_t, _ = check_rfm(frequency, recency, T)
+        w = check_weights(weights, len(x))
+        values = self._check_fitted() if params is None else np.asarray(params, float)
+        scale = getattr(self, "time_scale_", None) or time_scale(big_t)
+        ll, grad, hess = paretonbd_derivatives(values, PNBDData(x, tx, big_t, w))
+        return penalized_log_space(
+            ll, grad, hess, values, self.penalizer, float(w.sum()),
+            np.array([1.0, scale, 1.0, scale]),
+        )
 
     # ------------------------------------------------------------------ predictions
     def expected_purchases(self, t: object) -> np.ndarray:

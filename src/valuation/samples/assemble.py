@@ -31,7 +31,8 @@ def target_spec(name: str) -> TargetSpec:
         raise SampleError(f"unknown sample target {name!r}; choose one of: {', '.join(TARGETS)}") from None
 
 
-def _seed_sequence(seed: int, name: str, *stream: int) -> np.random.SeedSequence:
+def seed_sequence(seed: int, name: str, *stream: int) -> np.random.SeedSequence:
+    """An independent random stream per (seed, target, purpose); stable across runs."""
     return np.random.SeedSequence([int(seed), zlib.crc32(name.encode()), *stream])
 
 
@@ -102,13 +103,13 @@ class TargetBuild:
                               "smaller targets cannot hold the planted defects")
         self.defects = bool(defects)
         self.plan = effective_plan(self.spec, self.n, self.defects)
-        rng = np.random.default_rng(_seed_sequence(self.seed, name, 0))
+        rng = np.random.default_rng(seed_sequence(self.seed, name, 0))
         self._pop = draw_population(rng, self.spec, self.n, self.plan.burst_extra,
                                     self.plan.future.get("customers", 0))
         self._carriers = plant.choose_customer_carriers(
-            np.random.default_rng(_seed_sequence(self.seed, name, 1)), self._pop, self.spec, self.plan)
+            np.random.default_rng(seed_sequence(self.seed, name, 1)), self._pop, self.spec, self.plan)
         final = plant.apply_customer_defects(
-            np.random.default_rng(_seed_sequence(self.seed, name, 2)), self._pop, self._carriers, self.spec)
+            np.random.default_rng(seed_sequence(self.seed, name, 2)), self._pop, self._carriers, self.spec)
         self._check_burst(final)
         self.customers = _as_raw(final, "customers")
         self._known_ids = self.customers["customer_id"]
@@ -146,13 +147,13 @@ class TargetBuild:
         for k, start in enumerate(range(0, live.size, CHUNK_CUSTOMERS)):
             rows = live[start:start + CHUNK_CUSTOMERS]
             cust = pop.iloc[rows].reset_index(drop=True)
-            rng = np.random.default_rng(_seed_sequence(self.seed, spec.name, 100 + k))
+            rng = np.random.default_rng(seed_sequence(self.seed, spec.name, 100 + k))
             chunk = simulate(rng, spec, cust)
             orphans = chunk.orders.iloc[:0].assign(customer_id=pd.Series(dtype="string"))
             if k == 0 and self.defects:
                 clean = ~carrier_rows[rows] & ~burst_day[rows]
                 chunk, orphans = plant.plant_chunk_defects(
-                    np.random.default_rng(_seed_sequence(self.seed, spec.name, 3)), chunk, cust,
+                    np.random.default_rng(seed_sequence(self.seed, spec.name, 3)), chunk, cust,
                     clean, spec, self.plan, blank[rows])
                 orphans = orphans.assign(customer_id=[
                     f"{spec.id_prefix}{orphan_start + 37 * j:0{width}d}" for j in range(len(orphans))])

@@ -164,7 +164,7 @@ def plant_chunk_defects(
     as_of, opened = day_number(spec.as_of), day_number(spec.opened)
     signup = cust["_signup"].to_numpy()
     n = len(cust)
-    quote = feedback["_row"].map(lambda r: bool(blank_names[r])).to_numpy(dtype=bool) & (feedback["pii"] == "name").to_numpy()
+    quote = blank_names[feedback["_row"].to_numpy()] & (feedback["pii"] == "name").to_numpy()
     feedback.loc[quote, "text"] = "整体满意。"
     feedback.loc[quote, "pii"] = ""
     o_row = orders["_row"].to_numpy()

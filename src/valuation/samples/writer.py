@@ -11,7 +11,7 @@ import numpy as np
 from valuation.errors import SampleError
 from valuation.fileio import atomic_path, write_text_atomic
 from valuation.samples import export
-from valuation.samples.assemble import TargetBuild, _seed_sequence, target_spec
+from valuation.samples.assemble import TargetBuild, seed_sequence, target_spec
 from valuation.samples.specs import TARGETS
 
 DEFAULT_SEED = 7
@@ -114,7 +114,7 @@ def write_target(
     folder = Path(out_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
     style = export.STYLE_OF_TARGET[name]
-    rng = np.random.default_rng(_seed_sequence(seed, name, 9))
+    rng = np.random.default_rng(seed_sequence(seed, name, 9))
     if fmt == "parquet":
         files = _parquet_target(build, folder, style)
     elif fmt == "native" and spec.export == "xlsx":
