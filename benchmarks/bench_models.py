@@ -130,8 +130,8 @@ def main() -> None:
     t_ours, m_ours, ours, load_ours = max(runs, key=lambda run: run[0])
     assert np.all(np.isfinite(ours.standard_errors_))
     rows += [
-        ("BG/NBD", args.n_bgnbd, "valuation BetaGeo (grouping + SE incl.; slowest of 3)",
-         t_ours, m_ours, load_ours, 1.0),
+        ("BG/NBD", args.n_bgnbd, "valuation BetaGeo (grouping + SE incl.; slowest of "
+         + " / ".join(f"{run[0]:.2f}" for run in runs) + " s)", t_ours, m_ours, load_ours, 1.0),
         ("BG/NBD", args.n_bgnbd, f"lifetimes BetaGeoFitter, weights ({len(g)} rows)",
          lw[0], lw[1], lw[3], lw[0] / t_ours),
         ("BG/NBD", args.n_bgnbd, "lifetimes BetaGeoFitter, plain", lp[0], lp[1], lp[3], lp[0] / t_ours),
@@ -149,9 +149,10 @@ def main() -> None:
     lpn = timed("lifetimes Pareto/NBD", lambda: ParetoNBDFitter().fit(x, tx, T))
     runs.append(timed("ours Pareto/NBD", ours_pn))
     t_ours, m_ours, ours_p, load_ours = max(runs, key=lambda run: run[0])
+    assert np.all(np.isfinite(ours_p.standard_errors_))
     rows += [
-        ("Pareto/NBD", args.n_pnbd, "valuation ParetoNBD (grouping + SE incl.; slower of 2)",
-         t_ours, m_ours, load_ours, 1.0),
+        ("Pareto/NBD", args.n_pnbd, "valuation ParetoNBD (grouping + SE incl.; slower of "
+         + " / ".join(f"{run[0]:.2f}" for run in runs) + " s)", t_ours, m_ours, load_ours, 1.0),
         ("Pareto/NBD", args.n_pnbd, "lifetimes ParetoNBDFitter, plain", lpn[0], lpn[1], lpn[3],
          lpn[0] / t_ours),
     ]

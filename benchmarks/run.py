@@ -174,6 +174,10 @@ def prepare_workspace(ws: Workspace, seed: int) -> list[dict]:
             if row:
                 rows.append(row)
         write_params(ws, fmt)
+    if rows:  # new data: the analysis dataset and caches of the old data are stale
+        for stale in (ws.cache, ws.folder / "work"):  # work/ holds the dataset and the log
+            if stale.exists():
+                shutil.rmtree(stale)
     return rows
 
 
@@ -533,14 +537,17 @@ STAGES: tuple[Stage, ...] = (
     Stage("fit_gg", "Gamma-Gamma fit (GammaGamma)", stage_fit_gg),
     Stage("ref_gg", "  lifetimes Gamma-Gamma", stage_ref_gg, "fit_gg"),
     Stage("clv", "CLV per customer", stage_clv),
-    Stage("bootstrap", "bootstrap range", stage_bootstrap),
     Stage("survival_table", "survival table", stage_survival_table),
     Stage("churn_model", "churn model (Cox + AFT + PH test)", stage_churn_model),
     Stage("cox_ours", "Cox fit, our settings", stage_cox_ours),
     Stage("ref_cox_default", "  lifelines Cox, default", stage_ref_cox_default, "cox_ours"),
+    Stage("bootstrap", "bootstrap range", stage_bootstrap),
     Stage("brief", "full brief (whole pipeline)", stage_brief),
 )
 STAGE_BY_NAME = {s.name: s for s in STAGES}
+INDEPENDENT_STAGES = ("ingest_csv", "ingest_parquet", "gate")
+"""Stages that do not read the analysis dataset (every later stage does, directly or through
+the RFM / survival caches, and would only repeat the failing gate)."""
 SAMPLE_STAGES = ("brief",)
 """Run on the committed sample target (``data/samples/online_school``) as well."""
 
@@ -616,8 +623,11 @@ def run_size(ws: Workspace, stages: Sequence[Stage], *, skip_reference: bool, se
     of a long run)."""
     echo(f"[{ws.size or 'sample'}] data and params in {ws.folder} ...")
     rows = prepare_workspace(ws, seed)
+    no_dataset = ""
     for stage in stages:
         why = should_skip(stage, ws.size, skip_reference)
+        if not why and no_dataset and stage.name not in INDEPENDENT_STAGES:
+            why = no_dataset
         if why:
             rows.append(skipped(stage, ws, why))
             continue
@@ -630,6 +640,8 @@ def run_size(ws: Workspace, stages: Sequence[Stage], *, skip_reference: bool, se
             except Exception as exc:  # noqa: BLE001 - recorded in the table, not hidden
                 row = _row(stage, ws, None, error=f"{type(exc).__name__}: {exc}"[:300])
         rows.append(row)
+        if stage.name == "gate" and row.get("error"):
+            no_dataset = "not run: the privacy gate failed at this size (no analysis dataset)"
         echo(f"    {_fmt_s(row['seconds'])} s, peak {_fmt_mib(row['peak_rss_mib'])} MiB"
              + (f"  ERROR {row['error']}" if row.get("error") else ""))
         if on_rows:
@@ -826,6 +838,20 @@ def machine() -> str:
             f"load average at report time {load} (machine shared with other engineers)")
 
 
+def code_version() -> str:
+    """The git commit of the checkout and whether files were modified (read-only git calls)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               text=True, capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return f"{head}{' + uncommitted changes' if dirty else ''}"
+
+
 def library_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -859,7 +885,8 @@ def render_report(rows: list[dict], sizes: Sequence[int], runs: list[dict],
         "",
     ]
     for run in runs:
-        lines.append(f"- {run['date']}: `{run['command']}` (sizes {run['sizes']})")
+        lines.append(f"- {run['date']}: `{run['command']}` (sizes {run['sizes']}; code "
+                     f"{run.get('code', 'not recorded')})")
     lines += ["", "## Targets", "", "| target | goal | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {t.name} | {t.goal} | {t.measured} | **{t.verdict}** |" for t in targets]
     lines += ["", "## Data", "",
@@ -917,6 +944,14 @@ def store_rows(ws: Workspace, rows: list[dict], run_info: dict) -> None:
                                                   default=float))
 
 
+def stored_workspaces(root: Path) -> list[Workspace]:
+    """The sample and every size with stored results under ``root``, smallest first."""
+    found = [Workspace(root, 0)] if (root / "sample" / "results.json").is_file() else []
+    sizes = sorted(int(p.parent.name[1:]) for p in root.glob("n*/results.json")
+                   if p.parent.name[1:].isdigit())
+    return found + [Workspace(root, n) for n in sizes]
+
+
 def parse_sizes(text: str) -> list[int]:
     """``"1e4,1e5"`` -> ``[10000, 100000]``."""
     sizes = []
@@ -942,7 +977,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-sample-brief", action="store_true",
                         help="skip the brief of the committed sample target")
     parser.add_argument("--report-only", action="store_true",
-                        help="rebuild RESULTS.md and scaling.png from stored results of --sizes")
+                        help="only rebuild RESULTS.md and scaling.png (the report always covers "
+                             "every size stored under --data-dir)")
     parser.add_argument("--memory-guard-gib", type=float, default=MEMORY_GUARD_GIB,
                         help="kill a stage whose processes use more RSS than this "
                              f"(default {MEMORY_GUARD_GIB:g}; the machine is shared)")
@@ -966,7 +1002,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stages = [STAGE_BY_NAME[n] for n in names]
     command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     run_info = {"date": dt.datetime.now().isoformat(timespec="seconds"), "command": command.strip(),
-                "sizes": ", ".join(f"{n:,}" for n in args.sizes)}
+                "sizes": ", ".join(f"{n:,}" for n in args.sizes), "code": code_version()}
 
     workspaces = [Workspace(data_dir, n, args.replicates, guard) for n in args.sizes]
     if not args.no_sample_brief and "brief" in names:
@@ -978,11 +1014,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                      env=env, on_rows=lambda rows, ws=ws: store_rows(ws, rows, run_info))
 
     all_rows, runs = [], []
-    for ws in workspaces:
+    for ws in stored_workspaces(data_dir):  # every size measured so far, not only this run's
         rows, size_runs = load_rows(ws)
         all_rows += rows
         runs += [r for r in size_runs if r not in runs]
-    measured_sizes = [n for n in args.sizes if any(r["size"] == n for r in all_rows)]
+    measured_sizes = sorted({r["size"] for r in all_rows if r["size"]})
     plot = scaling_plot(all_rows, measured_sizes, args.out.resolve().with_name("scaling.png"))
     report = render_report(all_rows, measured_sizes, runs, plot)
     write_text_atomic(args.out, report)

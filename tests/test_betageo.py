@@ -271,3 +271,29 @@ def test_clean_fit_has_no_notes(cdnow_bg):
     cov = cdnow_bg.covariance_.to_numpy()
     assert np.sqrt(np.diag(cov)) == pytest.approx(cdnow_bg.standard_errors_.to_numpy())
     assert cov == pytest.approx(np.linalg.inv(cdnow_bg.hessian_), rel=1e-6)
+
+
+def test_group_rows_matches_a_plain_groupby():
+    from valuation.models._mle import group_rows
+
+    rng = np.random.default_rng(21)
+    cols = {"frequency": rng.integers(0, 4, 5000).astype(float),
+            "recency": rng.integers(0, 6, 5000) / 7, "T": rng.integers(1, 5, 5000) / 7}
+    w = rng.integers(0, 3, 5000).astype(float)
+    unique, counts = group_rows(cols, w)
+    frame = pd.DataFrame(cols).assign(w=w)
+    expected = frame.groupby(list(cols), sort=True)["w"].sum()
+    expected = expected[expected > 0]
+    got = pd.Series(counts, index=pd.MultiIndex.from_frame(unique)).sort_index()
+    assert len(got) == len(expected) and counts.sum() == w.sum()
+    assert got.to_numpy() == pytest.approx(expected.to_numpy())
+    assert got.index.equals(expected.index)
+
+
+def test_rates_without_heterogeneity_still_raise():
+    # r and alpha run off together (Poisson rates with no gamma spread): no finite optimum
+    # and the likelihood cannot settle there, so this is a ConvergenceError, with the checklist
+    x, tx, T = _nbd_without_dropout(882, np.random.default_rng(0))
+    with pytest.raises(ConvergenceError, match="ran to the edge") as err:
+        BetaGeo().fit(x, tx, T)
+    assert "Things to try" in str(err.value)

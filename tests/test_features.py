@@ -63,3 +63,18 @@ def test_split_and_errors():
         rfm_summary(bad, customer_id="c", date="d", amount="a")
     with pytest.raises(ModelInputError, match="time_unit"):
         rfm_summary(tx, customer_id="c", date="d", amount=None, time_unit="Y")
+
+
+def test_first_purchase_on_calibration_end_is_kept_and_fits():
+    from valuation.models import BetaGeo
+
+    rng = np.random.default_rng(8)
+    days = pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, size=3000), unit="D")
+    tx = pd.DataFrame({"c": rng.integers(0, 600, size=3000), "d": days})
+    late = pd.DataFrame({"c": [10_000, 10_001], "d": pd.to_datetime(["2024-04-30"] * 2)})
+    rfm = rfm_summary(pd.concat([tx, late], ignore_index=True), customer_id="c", date="d",
+                      amount=None, calibration_end="2024-04-30")
+    assert rfm.loc[[10_000, 10_001], ["frequency", "recency", "T"]].eq(0).all().all()
+    model = BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+    assert model.n_customers_ == len(rfm)
+    assert np.all(model.p_alive(rfm["frequency"], rfm["recency"], rfm["T"]).loc[[10_000, 10_001]] == 1)

@@ -156,8 +156,13 @@ def test_loglik_derivatives_and_one_step_bootstrap(cdnow_rfm, cdnow_pnbd):
     one_step = np.exp(np.log(cdnow_pnbd.params_.to_numpy()) - np.linalg.solve(h, g))
     keep = weights > 0
     refit = ParetoNBD().fit(x[keep], tx[keep], T[keep], weights=weights[keep], compute_se=False)
-    gap = np.abs(one_step - refit.params_.to_numpy()) / cdnow_pnbd.standard_errors_.to_numpy()
-    assert np.all(gap < 0.15), gap
+    se = cdnow_pnbd.standard_errors_.to_numpy()
+    # the Pareto/NBD likelihood is curved in (s, beta): one step lands ~0.2-0.3 SE away,
+    # and a second step from there within 5% of a SE of the refit
+    assert np.all(np.abs(one_step - refit.params_.to_numpy()) / se < 0.35)
+    _, g2, h2 = cdnow_pnbd.loglik_derivatives(x, tx, T, weights, params=one_step)
+    two_steps = np.exp(np.log(one_step) - np.linalg.solve(h2, g2))
+    assert np.all(np.abs(two_steps - refit.params_.to_numpy()) / se < 0.05)
     assert refit.standard_errors_.isna().all()
 
 
@@ -168,7 +173,7 @@ def test_customers_with_t_zero_are_valid(cdnow_rfm, cdnow_pnbd):
     assert model.params_.to_numpy() == pytest.approx(cdnow_pnbd.params_.to_numpy(), rel=1e-6)
     assert model.log_likelihood_ == pytest.approx(cdnow_pnbd.log_likelihood_, abs=1e-6)
     ll, grad, _ = paretonbd_derivatives(model.params_.to_numpy(), np.zeros(1), np.zeros(1), np.zeros(1))
-    assert ll == 0.0 and np.all(grad == 0)
+    assert ll == pytest.approx(0.0, abs=1e-12) and grad == pytest.approx(np.zeros(4), abs=1e-12)
     assert model.p_alive([0.0], [0.0], [0.0])[0] == 1.0
     cond = model.conditional_expected_purchases(39.0, [0.0], [0.0], [0.0])
     assert cond[0] == pytest.approx(model.expected_purchases(39.0), rel=1e-10)

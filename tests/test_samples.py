@@ -22,13 +22,17 @@ from valuation.cli import main
 from valuation.ingest.headers import HEADER_ALIASES
 from valuation.params import load_params
 from valuation.samples import CHECKS, TARGETS, generate_target, write_samples
-from valuation.samples import assemble, export, processes, vocab
+from valuation.samples import assemble, export, processes, simulate, vocab
+from valuation.samples.population import day_number, draw_population
+from valuation.samples.specs import BOOTCAMP_FOLLOW_ONS, BOOTCAMP_PUPIL_FOLLOW_ONS
 from valuation.tables import RAW_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
 SMALL = 300
 SEED = 11
+FOLLOW_ON_PRICES = {f.course.name: f.course.price
+                    for f in BOOTCAMP_FOLLOW_ONS + BOOTCAMP_PUPIL_FOLLOW_ONS}
 
 # ------------------------------------------------------------------------------------------
 # An independent implementation of the review checks, on raw canonical tables
@@ -199,9 +203,13 @@ def test_ground_truth_counts_are_those_of_the_exported_tables(small):
     known = small["customers"]["customer_id"]
     events = pd.concat([orders[["customer_id", "order_date"]].set_axis(["c", "d"], axis=1),
                         small["activity"][["customer_id", "event_date"]].set_axis(["c", "d"], axis=1)])
-    events = events[events["c"].isin(known)]
+    as_of = pd.Timestamp(truth["as_of"])
+    assert (events["d"] > as_of).any(), "planted future-dated records exist"
+    events = events[events["c"].isin(known) & (events["d"] <= as_of)]
     by_month = events.groupby(events["d"].dt.strftime("%Y-%m"))["c"].nunique()
-    assert truth["activity"]["active_customers_by_month"] == by_month.to_dict()
+    months = truth["activity"]["active_customers_by_month"]
+    assert months == by_month.to_dict()
+    assert max(months) == truth["as_of"][:7], "months stop at the as-of month, included"
 
 
 def test_feedback_personal_data_counts(small):
@@ -246,8 +254,11 @@ def test_business_shapes():
     orders = boot["orders"]
     first = orders.groupby("customer_id")["payment_plan"].first()
     assert set(first) == {"full", "instalment"}
-    full = orders[orders["payment_plan"] == "full"]
-    assert full["amount"].between(9800, 28800).all()
+    main = orders["course"].isin([c.name for c in TARGETS["bootcamp"].courses])
+    full = orders["payment_plan"] == "full"
+    assert orders.loc[main & full, "amount"].between(9800, 28800).all()
+    assert orders.loc[~main & full, "amount"].isin(list(FOLLOW_ON_PRICES.values())).all()
+    assert (~main).any() and (orders.loc[~main, "payment_plan"] == "instalment").any()
     inst = orders[orders["payment_plan"] == "instalment"].groupby("customer_id").size()
     assert inst.max() > 1 and orders["order_id"].is_unique
     refund = orders["refund_amount"]
@@ -354,6 +365,145 @@ def test_cert_school_renewals_follow_sbg():
     s1, s2 = sbg["expected_retention"][:2]
     assert renewed1 == pytest.approx(s1, abs=0.035)
     assert renewed2 == pytest.approx(s2, abs=0.035)
+
+
+def test_cert_renewals_are_anniversaries_censored_only_at_as_of():
+    """No renewal-date or censoring edge case: payments fall on consecutive anniversaries of
+    signup, and the pooled churn at every renewal decision is the sBG's alpha/(alpha+beta+t-1)."""
+    from valuation.samples.simulate import add_years
+
+    tables = sample("cert_school", 7, defects=False)
+    sbg = tables["ground_truth"]["generator"]["sbg"]
+    as_of = day_number(dt.date.fromisoformat(tables["ground_truth"]["as_of"]))
+    member = tables["orders"][tables["orders"]["category"] == "membership"]
+    days = member["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    member = member.assign(day=days).sort_values(["customer_id", "day"])
+    signup = tables["customers"].set_index("customer_id")["signup_date"]
+    start = signup.reindex(member["customer_id"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+    k = member.groupby("customer_id").cumcount().to_numpy()
+    assert np.array_equal(member["day"].to_numpy(), add_years(start, k))
+    paid = member.groupby("customer_id").size()
+    first = signup.reindex(paid.index).to_numpy().astype("datetime64[D]").astype(np.int64)
+    for t in range(1, 7):
+        decided = add_years(first, np.full(first.size, t)) <= as_of  # the t-th renewal is due
+        at_risk = decided & (paid.to_numpy() >= t)
+        churned = at_risk & (paid.to_numpy() == t)
+        churn = sbg["alpha"] / (sbg["alpha"] + sbg["beta"] + t - 1)
+        sd = np.sqrt(at_risk.sum() * churn * (1 - churn))
+        assert abs(churned.sum() - at_risk.sum() * churn) < 3.5 * sd, t
+
+
+# ------------------------------------------------------------------------------------------
+# Bootcamp follow-on purchases
+# ------------------------------------------------------------------------------------------
+def test_poisson_gamma_arrivals_match_the_nbd():
+    """Counts in a window T: P(0) = (a/(a+T))^r, mean rT/a, variance rT/a (1 + T/a)."""
+    rng = np.random.default_rng(5)
+    n, r, alpha = 200_000, 1.0, 45.0
+    window = np.where(np.arange(n) % 2 == 0, 20.0, 60.0)
+    owner, t = processes.poisson_gamma_arrivals(rng, window, r, alpha)
+    assert np.all(np.diff(owner) >= 0) and np.all((t >= 0) & (t < window[owner]))
+    assert np.all(np.diff(t)[np.diff(owner) == 0] >= 0), "sorted by time within an owner"
+    assert (t / window[owner]).mean() == pytest.approx(0.5, abs=0.005), "uniform in the window"
+    k = np.bincount(owner, minlength=n)
+    for length in (20.0, 60.0):
+        counts = k[window == length]
+        assert (counts == 0).mean() == pytest.approx((alpha / (alpha + length)) ** r, abs=0.005)
+        assert counts.mean() == pytest.approx(r * length / alpha, rel=0.02)
+        assert counts.var() == pytest.approx(r * length / alpha * (1 + length / alpha), rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def bootcamp_latent():
+    """A large simulated bootcamp chunk with its hidden draws (lifetimes, follow-on windows)."""
+    spec = TARGETS["bootcamp"]
+    rng = np.random.default_rng(2024)
+    pop = draw_population(rng, spec, 12_000, 0, 0)
+    return spec, pop, simulate.simulate_bootcamp(rng, spec, pop)
+
+
+def _enrolments(orders: pd.DataFrame, key: str) -> pd.Series:
+    """Follow-on purchases per customer: full-price orders plus one per instalment plan."""
+    follow = orders[orders["course"].isin(list(FOLLOW_ON_PRICES))]
+    full = follow[follow["plan"] == "full"].groupby(key).size()
+    plans = follow[follow["plan"] == "instalment"].groupby(key)["course"].nunique()
+    return full.add(plans, fill_value=0).astype(int)
+
+
+def test_follow_ons_and_activity_happen_only_while_alive(bootcamp_latent):
+    spec, pop, chunk = bootcamp_latent
+    signup = pop["_signup"].to_numpy()
+    death = signup + np.floor(chunk.latent["life_days"].to_numpy())
+    as_of = day_number(spec.as_of)
+    for frame in (chunk.orders, chunk.activity):
+        row, day = frame["_row"].to_numpy(), frame["day"].to_numpy()
+        assert np.all((day >= signup[row]) & (day <= death[row]) & (day <= as_of))
+    follow = chunk.orders[chunk.orders["course"].isin(list(FOLLOW_ON_PRICES))]
+    assert np.all(follow["day"].to_numpy() > signup[follow["_row"].to_numpy()])
+    got = _enrolments(chunk.orders, "_row").reindex(range(len(pop)), fill_value=0)
+    assert np.array_equal(got.to_numpy(), chunk.latent["follow_on_arrivals"].to_numpy())
+    pupil = pop["_age"].to_numpy()[follow["_row"].to_numpy()] < 14
+    pupil_courses = {f.course.name for f in BOOTCAMP_PUPIL_FOLLOW_ONS}
+    assert follow["course"][pupil].isin(pupil_courses).all()
+    assert not follow["course"][~pupil].isin(pupil_courses).any()
+    # One instalment plan per (student, product): its payments are 30 days apart.
+    plans = follow[follow["plan"] == "instalment"].groupby(["_row", "course"])["day"]
+    assert plans.apply(lambda d: bool(np.all(np.diff(d.to_numpy()) == 30))).all()
+    assert (plans.size() > 1).any()
+    lessons = chunk.activity[chunk.activity["type"] == "attendance"]
+    late = lessons["day"].to_numpy() > signup[lessons["_row"].to_numpy()] + 84
+    assert late.any(), "follow-on courses have lessons after the main course"
+
+
+def test_follow_on_process_parameters_are_recovered(bootcamp_latent):
+    """Negative binomial MLE of (r, alpha) from the purchases and the latent windows."""
+    from scipy.optimize import minimize
+    from scipy.special import gammaln
+
+    spec, pop, chunk = bootcamp_latent
+    truth = spec.generator["follow_on"]
+    k = _enrolments(chunk.orders, "_row").reindex(range(len(pop)), fill_value=0).to_numpy()
+    window = chunk.latent["follow_on_weeks"].to_numpy()
+    k, window = k[window > 0], window[window > 0]
+
+    def nll(theta: np.ndarray) -> float:
+        r, alpha = np.exp(theta)
+        return -float(np.sum(gammaln(r + k) - gammaln(r) + r * np.log(alpha / (alpha + window))
+                             + k * np.log(window / (alpha + window))))
+
+    fit = minimize(nll, np.log([0.5, 10.0]), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-8})
+    est = np.exp(fit.x)
+    h = 1e-4  # observed information on the log scale, by central differences
+    hess = np.empty((2, 2))
+    for i in range(2):
+        for j in range(2):
+            ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
+            hess[i, j] = (nll(fit.x + ei + ej) - nll(fit.x + ei - ej) - nll(fit.x - ei + ej)
+                          + nll(fit.x - ei - ej)) / (4 * h * h)
+    se = est * np.sqrt(np.diag(np.linalg.inv(hess)))
+    for name, value, err in zip(("r", "alpha"), est, se):
+        assert abs(value - truth[name]) < 3 * err, (name, value, err)
+
+
+def test_bootcamp_sample_has_follow_on_repeat_buyers():
+    """With the default seed, 20-35% of students buy a follow-on, and once the instalments of
+    one enrolment are merged into one purchase there are repeat buyers to fit models on."""
+    tables = sample("bootcamp", 7)
+    truth = tables["ground_truth"]
+    observed = truth["generator"]["follow_on"]["observed"]
+    assert 0.20 <= observed["share_with_follow_on"] <= 0.35
+    orders = tables["orders"]
+    orders = orders[orders["customer_id"].isin(tables["customers"]["customer_id"])]
+    follow = orders[orders["course"].isin(list(FOLLOW_ON_PRICES))]
+    assert follow["customer_id"].nunique() == observed["students_with_follow_on"]
+    assert (follow["payment_plan"] == "instalment").any()
+    net = orders[(orders["amount"] > orders["refund_amount"])
+                 & (orders["order_date"] <= pd.Timestamp(truth["as_of"]))]
+    plan = net["payment_plan"] == "instalment"
+    merged = net[plan].groupby(["customer_id", "course"])["order_date"].min().reset_index()
+    purchases = pd.concat([net.loc[~plan, ["customer_id", "order_date"]], merged[["customer_id", "order_date"]]])
+    repeat = purchases.groupby("customer_id")["order_date"].nunique() > 1
+    assert repeat.mean() >= 0.2
 
 
 # ------------------------------------------------------------------------------------------

@@ -139,6 +139,10 @@ def rfm_summary(
     -------
     DataFrame
         Indexed by customer id; only customers whose first purchase lies in calibration.
+        A customer whose first purchase falls on ``calibration_end`` itself is kept with
+        frequency 0, recency 0 and T 0: the purchase models accept such rows (they add
+        nothing to the likelihood and are valued as brand-new customers), so they count
+        in the customer base instead of silently disappearing.
     """
     unit = _unit_days(time_unit)
     daily = _daily_purchases(transactions, customer_id, date, amount)

@@ -273,26 +273,49 @@ def value_range(
     style = _style(style)
     labels = style.labels()
     p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    low, high = float(values.min()), float(values.max())
+    pad = max(high - low, abs(p50) * 0.02, 1.0) * 0.15
+    # an asking price far outside the range is marked at the edge, so the distribution
+    # keeps the width of the figure instead of shrinking into a corner
+    asking_inside = asking_price is not None and low - 4 * pad <= asking_price <= high + 4 * pad
     with style.context():
         fig, ax = plt.subplots()
         ax.hist(values, bins=min(40, max(10, values.size // 5)), color=PALETTE["light"],
                 edgecolor=PALETTE["primary"], linewidth=0.6)
-        for q, name in ((p10, "P10"), (p50, "P50"), (p90, "P90")):
-            ax.axvline(q, color=PALETTE["primary"], linestyle=":", linewidth=1.2)
-            ax.annotate(f"{name}\n{_money(q)}", (q, ax.get_ylim()[1]), ha="center", va="top",
-                        fontsize=9)
         if point is not None:
             ax.axvline(point, color=PALETTE["accent"], linewidth=1.6,
                        label=f"{labels['point_estimate']} {_money(point)}")
-        if asking_price is not None:
+        if asking_inside:
             ax.axvline(asking_price, color=PALETTE["negative"], linestyle="--", linewidth=1.4,
                        label=f"{labels['asking_price']} {_money(asking_price)}")
+        left = min(low - pad, point - pad if point is not None else low - pad,
+                   asking_price - pad if asking_inside else low - pad)
+        right = max(high + pad, point + pad if point is not None else high + pad,
+                    asking_price + pad if asking_inside else high + pad)
+        ax.set_xlim(left, right)
+        top = ax.get_ylim()[1] * 1.18
+        ax.set_ylim(0, top)
+        for q, name, align in ((p10, "P10", "right"), (p50, "P50", "center"),
+                               (p90, "P90", "left")):
+            ax.axvline(q, color=PALETTE["primary"], linestyle=":", linewidth=1.2)
+            ax.annotate(f"{name} {_money(q)}", (q, top), ha=align, va="top", fontsize=9,
+                        xytext={"right": (-3, -2), "center": (0, -16), "left": (3, -2)}[align],
+                        textcoords="offset points")
+        if asking_price is not None and not asking_inside:
+            above = asking_price > high
+            edge = right if above else left
+            ax.annotate(
+                f"{labels['asking_price']} {_money(asking_price)} " + ("→" if above else "←"),
+                (edge, top * 0.55), ha="right" if above else "left", va="center", fontsize=9,
+                color=PALETTE["negative"], xytext=(-4 if above else 4, 0),
+                textcoords="offset points",
+                bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": PALETTE["negative"]})
         ax.set_xlabel(labels["equity_cny"])
         ax.set_ylabel(labels["replicates"])
         ax.set_title(labels["range_title"])
         _money_axis(ax, "x")
-        if point is not None or asking_price is not None:
-            ax.legend(loc="upper right")
+        if point is not None or asking_inside:
+            ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.8))
         fig.tight_layout()
     return fig
 

@@ -137,7 +137,7 @@ class PNBDData:
 
 
 #: rows of the death integral evaluated at once (bounds the (rows, nodes) temporaries)
-_CHUNK = 50_000
+_CHUNK = 2048
 
 
 def paretonbd_derivatives(

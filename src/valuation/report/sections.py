@@ -1,12 +1,11 @@
 """What the brief notebook shows, section by section (aggregates only).
 
 The notebook computes each stage with the package (visible, reproducible cells); the
-functions here turn a stage's result into narrative (Markdown), published tables (small cells
-suppressed) and figures, and record the headline numbers for ``results.json``. Wording comes
-from :mod:`valuation.report.text`; figures from :mod:`valuation.plots`.
-
-Stage results are read by attribute names of the contract (``docs/contract.md``); the few
-places that must know a stage object's shape are the ``_pick`` calls below.
+functions here turn a stage's result into narrative (Markdown), published tables and figures,
+and record the headline numbers for ``results.json``. Wording and labels come from
+:mod:`valuation.report.text`; figures from :mod:`valuation.plots`; published tables from
+:mod:`valuation.report.tables` (index hidden, money and shares formatted, small cells
+suppressed and the suppression stated).
 """
 
 from __future__ import annotations
@@ -22,20 +21,17 @@ import numpy as np
 import pandas as pd
 
 from valuation import plots
-from valuation.errors import ReportError
+from valuation.errors import ReportError, ValuationError
 from valuation.params import DealParams
 from valuation.report import text as T
 from valuation.report.results import build_results, write_results
+from valuation.report.tables import PublishedTable, publish_table
 
+KM_MIN_GROUP = 50
+"""Smallest acquisition channel drawn as its own Kaplan-Meier curve (fewer customers give
+bands too wide to read); never below the minimum cell size."""
 
-def _pick(obj: Any, *names: str, default: Any = None) -> Any:
-    """The first of ``names`` found on ``obj`` as an attribute or mapping key."""
-    for name in names:
-        if isinstance(obj, Mapping) and name in obj:
-            return obj[name]
-        if not isinstance(obj, Mapping) and hasattr(obj, name):
-            return getattr(obj, name)
-    return default
+SEVERITY_ORDER: dict[str, int] = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
 
 def _num(value: Any) -> float | None:
@@ -79,8 +75,16 @@ class BriefContext:
         """Minimum cell size for published tables."""
         return self.params.privacy.min_cell_size
 
+    @property
+    def figure_lang(self) -> str:
+        """The language the figures are labelled in (English without a CJK font)."""
+        return self.style.lang
+
     def t(self, key: str, **values: Any) -> str:
         return T.text(self.lang, key, **values)
+
+    def label(self, kind: str, key: Any, default: str | None = None) -> str:
+        return T.label(self.lang, kind, key, default)
 
     def money(self, value: Any) -> str:
         return T.format_money(_num(value), self.lang)
@@ -105,13 +109,9 @@ class BriefContext:
         self.figures.append(path)
         return Image(filename=str(path))
 
-    def table(self, frame: pd.DataFrame, count_column: str | None = None) -> pd.DataFrame:
-        """A table fit to publish: cells of fewer than ``k`` customers suppressed."""
-        if count_column is None:
-            return frame
-        from valuation.privacy.suppress import suppress_small_cells
-
-        return suppress_small_cells(frame, count_column, self.k)
+    def table(self, frame: pd.DataFrame, **options: Any) -> PublishedTable:
+        """A table fit to publish (see :func:`valuation.report.tables.publish_table`)."""
+        return publish_table(frame, lang=self.lang, k=self.k, **options)
 
     def write_results(self) -> Path | None:
         """Write results.json with the headline and blocks gathered (when writing)."""
@@ -138,6 +138,10 @@ def open_brief(params_path: str, output_dir: str = "", lang: str = "") -> BriefC
         Where to write figures and results.json; ``""`` writes nothing (interactive use).
     lang : str
         ``"zh"``, ``"en"`` or ``""`` for ``report.lang`` of the params.
+
+    Returns
+    -------
+    BriefContext
     """
     from valuation.params import load_params
 
@@ -150,6 +154,32 @@ def open_brief(params_path: str, output_dir: str = "", lang: str = "") -> BriefC
         (out / "figures").mkdir(parents=True, exist_ok=True)
     return BriefContext(params=params, lang=lang, style=plots.PlotStyle.for_language(lang),
                         output_dir=out)
+
+
+def _window(params: DealParams) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The period a record may plausibly fall in: from the opening (if known) to ``as_of``."""
+    start = pd.Timestamp(params.data.opened) if params.data.opened else pd.Timestamp.min
+    return start, pd.Timestamp(params.as_of)
+
+
+def processing_log_reference(params: DealParams) -> str | None:
+    """The reference of the target's processing log for the brief: file, last entry, hash,
+    and whether the hash chain verifies; ``None`` when there is no log (no gate run)."""
+    import json
+
+    from valuation.privacy.log import log_path, verify_log
+
+    path = log_path(params)
+    if not path.is_file():
+        return None
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = json.loads(lines[-1])
+    verdict = verify_log(path)
+    state = "hash chain verified" if verdict.ok else f"NOT verified: {verdict.reason}"
+    return (f"{path.name} #{last.get('seq')} ({last.get('time', '')}, "
+            f"SHA-256 {str(last.get('hash', ''))[:16]}…; {state})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,21 +203,24 @@ def title_block(ctx: BriefContext) -> str:
 
 def scope_and_compliance(ctx: BriefContext, tables: Mapping[str, pd.DataFrame],
                          notification_cost: float | None = None,
-                         log_ref: str | None = None) -> tuple[str, pd.DataFrame]:
+                         log_ref: str | None = None) -> tuple[str, PublishedTable]:
     """Markdown of the scope and PIPL section and the consent-cohort table (suppressed)."""
-    from valuation.privacy.cohorts import cohort_mask
+    from valuation.privacy.cohorts import cohort_mask, minors_without_guardian_consent
     from valuation.tables import COHORTS
 
     customers, orders = tables["customers"], tables["orders"]
-    dates = pd.concat([orders["order_date"], tables["activity"]["event_date"]]).dropna()
+    activity = tables.get("activity", pd.DataFrame({"event_date": []}))
+    start, end = _window(ctx.params)
+    dates = pd.to_datetime(pd.concat([orders["order_date"], activity["event_date"]])).dropna()
+    dates = dates.loc[(dates >= start) & (dates <= end)]  # defects (future dates) are not the scope
     rows = []
     for cohort in COHORTS:
         mask = pd.Series(cohort_mask(customers, cohort), index=customers.index).astype(bool)
         rows.append({"cohort": cohort, "customers": int(mask.sum()),
                      "share": float(mask.mean()) if len(mask) else 0.0})
     cohorts = pd.DataFrame(rows)
-    minor = customers["minor"].fillna(False).astype(bool)
-    no_guardian = minor & ~customers["guardian_consent"].fillna(False).astype(bool)
+    minor = customers["minor"].astype("boolean").fillna(False).astype(bool)
+    no_guardian = pd.Series(minors_without_guardian_consent(customers)).astype(bool)
     total = max(len(customers), 1)
     transferable = int(cohorts.loc[cohorts["cohort"] == "transferable", "customers"].iloc[0])
     ctx.headline.update(customers=len(customers), transferable_customers=transferable,
@@ -196,7 +229,7 @@ def scope_and_compliance(ctx: BriefContext, tables: Mapping[str, pd.DataFrame],
     lines = [
         ctx.heading("scope_compliance"),
         ctx.t("scope_sentence", customers=ctx.count(len(customers)),
-              orders=ctx.count(len(orders)), events=ctx.count(len(tables["activity"])),
+              orders=ctx.count(len(orders)), events=ctx.count(len(activity)),
               feedback=ctx.count(len(tables.get("feedback", ()))),
               first=dates.min().date().isoformat() if len(dates) else "–",
               last=dates.max().date().isoformat() if len(dates) else "–"),
@@ -215,108 +248,231 @@ def scope_and_compliance(ctx: BriefContext, tables: Mapping[str, pd.DataFrame],
         "- " + ctx.t("pipl_destruction"),
         "", f"### {ctx.t('cohort_heading')}",
     ]
-    ctx.blocks["cohorts"] = cohorts
-    return "\n".join(lines), ctx.table(cohorts, "customers")
+    shown = ctx.table(cohorts, count="customers", shares=["share"],
+                      labels={"cohort": "cohort"})
+    ctx.blocks["cohorts"] = shown.data
+    return "\n".join(lines), shown
 
 
 # ---------------------------------------------------------------------------------------
 # Data review
 # ---------------------------------------------------------------------------------------
-def data_review(ctx: BriefContext, quality: Any) -> tuple[str, pd.DataFrame]:
-    """Markdown of the review and its findings table (a ``QualityReport``)."""
+def data_review(ctx: BriefContext, quality: Any) -> tuple[str, PublishedTable | None]:
+    """Markdown of the review and its findings table (a ``QualityReport``), worst first."""
     score, haircut = _num(quality.score), _num(quality.haircut)
     ctx.headline.update(quality_score=score, quality_haircut=haircut)
     ctx.blocks["quality"] = quality.to_json_dict()
-    findings = quality.findings() if callable(getattr(quality, "findings", None)) else quality.checks
+    findings = quality.findings()
     lines = [ctx.heading("data_review"),
              ctx.t("quality_sentence", score=f"{score:.0f}" if score is not None else "–",
                    haircut=ctx.share(haircut))]
     if findings is None or len(findings) == 0:
-        lines += ["", ctx.t("no_findings")]
-    return "\n".join(lines), findings
+        return "\n".join([*lines, "", ctx.t("no_findings")]), None
+    frame = findings.assign(
+        _order=findings["severity"].map(SEVERITY_ORDER).fillna(9),
+        _share=findings[["share_of_customers", "share_of_revenue"]].max(axis=1),
+    ).sort_values(["_order", "_share"], ascending=[True, False])
+    frame = frame[["check", "group", "failed", "unit", "share_of_customers",
+                   "share_of_revenue", "severity", "treatment"]]
+    shown = ctx.table(frame, count="failed", shares=["share_of_customers", "share_of_revenue"],
+                      labels={"check": "check", "group": "group", "unit": "unit",
+                              "severity": "severity", "treatment": "treatment"},
+                      total_derivable=False)
+    return "\n".join([*lines, "", ctx.t("findings_intro")]), shown
 
 
 # ---------------------------------------------------------------------------------------
-# Activity, churn, segments
+# Activity
 # ---------------------------------------------------------------------------------------
-def activity(ctx: BriefContext, panel: pd.DataFrame, retention: Any,
-             expected_active: pd.DataFrame | None = None):
-    """Markdown, monthly-panel figure and cohort heatmap of the activity section."""
-    recent = panel.tail(12)
-    active_12m = int(recent["active"].max()) if len(recent) else 0
-    expected = None
-    if expected_active is not None and len(expected_active):
-        column = next((c for c in ("expected_active", "active", "expected")
-                       if c in expected_active.columns), expected_active.columns[-1])
-        expected = _num(expected_active[column].iloc[-1])
-    ctx.headline.update(active_customers=active_12m, expected_active_12m=expected)
-    ctx.blocks["activity"] = {"panel": panel.tail(24)}
-    md = "\n".join([ctx.heading("activity"),
-                    ctx.t("activity_sentence", active=ctx.count(active_12m),
-                          expected_active=ctx.count(expected))])
-    shares = _pick(retention, "shares", default=retention)
-    sizes = _pick(retention, "sizes", default=None)
-    if sizes is not None:  # suppress whole cohorts smaller than k
-        shares = shares.loc[sizes.reindex(shares.index).fillna(0) >= ctx.k]
-    fig_panel = ctx.figure(plots.activity_panel(panel, style=ctx.style), "activity_panel")
+def active_last_12_months(tables: Mapping[str, pd.DataFrame], as_of: Any) -> int:
+    """Customers (with a customer record) with an order or activity event in the 365 days to
+    ``as_of``."""
+    from valuation.activity import signs_of_life
+
+    signs = signs_of_life(tables, as_of, known_customers_only=True)
+    recent = signs.loc[signs["date"] > pd.Timestamp(as_of) - pd.Timedelta(days=365)]
+    return int(recent["customer_token"].nunique())
+
+
+def purchase_outlook(base: Any, params: DealParams) -> pd.DataFrame | None:
+    """Expected alive / buying customers in each of the next 12 months, from the
+    valuation's fitted purchase model (:func:`valuation.activity.expected_active_customers`);
+    ``None`` when the valuation uses no purchase model (e.g. memberships only)."""
+    from valuation.activity import expected_active_customers
+
+    stream = getattr(base, "purchase_", None)
+    if stream is None:
+        return None
+    return expected_active_customers(stream.purchase_model_, stream.rfm_, months=12,
+                                     time_unit=params.time_unit)
+
+
+def activity(ctx: BriefContext, tables: Mapping[str, pd.DataFrame], panel: pd.DataFrame,
+             retention: Any, outlook: pd.DataFrame | None = None):
+    """Markdown, monthly-panel figure and cohort heatmap of the activity section.
+
+    Parameters
+    ----------
+    tables : mapping
+        The analysis tables (for the customers active in the last 12 months).
+    panel : DataFrame
+        :func:`valuation.activity.monthly_activity_panel`.
+    retention : CohortRetention
+        :func:`valuation.activity.cohort_retention`.
+    outlook : DataFrame, optional
+        :func:`purchase_outlook` (month, expected_alive, expected_active).
+    """
+    p = ctx.params
+    active_12m = active_last_12_months(tables, p.as_of)
+    alive = buying = None
+    if outlook is not None and len(outlook):
+        last = outlook.iloc[-1]
+        alive, buying = _num(last["expected_alive"]), _num(last["expected_active"])
+    ctx.headline.update(active_customers=active_12m, expected_active_12m=alive)
+    ctx.blocks["activity"] = {"panel": panel.tail(24), "active_last_12_months": active_12m,
+                              "outlook": outlook}
+    lines = [ctx.heading("activity"),
+             ctx.t("activity_sentence", active=ctx.count(active_12m), as_of=p.as_of.isoformat())]
+    if alive is not None:
+        lines[-1] += " " + ctx.t("expected_active_sentence", alive=ctx.count(alive),
+                                 buying=ctx.count(buying))
+    else:
+        lines[-1] += " " + ctx.t("expected_active_missing")
+    start, _ = _window(p)
+    months = panel.index if isinstance(panel.index, pd.PeriodIndex) else None
+    shown_panel = panel.loc[months >= start.to_period("M")] if months is not None and p.data.opened else panel
+    shares = retention.shares
+    sizes = retention.sizes.reindex(shares.index).fillna(0)
+    shares = shares.loc[sizes >= ctx.k]  # cohorts smaller than k are not shown
+    if p.data.opened and isinstance(shares.index, pd.PeriodIndex):
+        shares = shares.loc[shares.index >= start.to_period("M")]
+    fig_panel = ctx.figure(plots.activity_panel(shown_panel, style=ctx.style), "activity_panel")
     fig_cohort = ctx.figure(plots.cohort_heatmap(shares, style=ctx.style), "cohort_heatmap")
-    return md, fig_panel, fig_cohort
+    return "\n".join(lines), fig_panel, fig_cohort
 
 
-def churn(ctx: BriefContext, curves: pd.DataFrame, medians: pd.DataFrame, model: Any,
-          survival: pd.DataFrame):
-    """Markdown, KM figure, forest figure and drivers table of the churn section."""
-    overall = medians.loc[medians["group"] == medians["group"].iloc[0]] if len(medians) else medians
-    median_days = _num(overall["median_days"].iloc[0]) if len(overall) else None
-    horizon = survival["duration"].clip(upper=365)
-    churn_12m = float(((survival["event"] == 1) & (survival["duration"] <= 365)).mean())
+# ---------------------------------------------------------------------------------------
+# Churn
+# ---------------------------------------------------------------------------------------
+def _survival_at(curve: pd.DataFrame, days: float) -> float | None:
+    before = curve.loc[curve["days"] <= days]
+    return float(before["survival"].iloc[-1]) if len(before) else None
+
+
+def churn(ctx: BriefContext, survival: pd.DataFrame, model: Any):
+    """Markdown, KM figure, forest figure and drivers table of the churn section.
+
+    Parameters
+    ----------
+    survival : DataFrame
+        :func:`valuation.survival.survival_table`.
+    model : ChurnModel
+        Fitted on ``survival``.
+    """
+    from valuation import survival as surv
+
+    overall = surv.kaplan_meier_curves(survival)
+    medians = surv.median_lifetimes(survival)
+    median_days = _num(medians["median_days"].iloc[0]) if len(medians) else None
+    s365 = _survival_at(overall, 365.0)
+    churn_12m = 1.0 - s365 if s365 is not None else None
     ctx.headline.update(churn_12m=churn_12m, median_lifetime_days=median_days)
     drivers = model.drivers_
-    ctx.blocks["churn"] = {"medians": medians, "drivers": drivers,
+    reference = dict(getattr(model, "reference_", {}) or {})
+    ctx.blocks["churn"] = {"medians": medians, "drivers": drivers, "reference": reference,
                            "concordance": _num(getattr(model, "concordance_", None)),
-                           "observed_days_mean": float(horizon.mean()) if len(horizon) else None}
-    median_text = (f"{median_days:,.0f} " + ("天" if ctx.lang == "zh" else "days")
-                   if median_days is not None else ctx.t("missing_value"))
-    md = "\n".join([ctx.heading("churn"),
-                    ctx.t("churn_sentence", days=ctx.params.churn.inactivity_days,
-                          median=median_text, churn_12m=ctx.share(churn_12m)),
-                    "", ctx.t("drivers_sentence")])
+                           "survival_365_days": s365}
+    median_text = (ctx.t("days", n=median_days) if median_days is not None
+                   else ctx.t("missing_value"))
+    min_group = max(ctx.k, KM_MIN_GROUP)
+    curves = surv.kaplan_meier_curves(survival, by="channel", min_group_size=min_group)
+    curves = curves.assign(group=[T.label(ctx.figure_lang, "level", g) for g in curves["group"]])
+    reference_text = "; ".join(
+        f"{ctx.label('covariate', c)} = {ctx.label('level', level)}"
+        for c, level in reference.items() if any(i.startswith(f"{c}[") for i in drivers.index))
+    md = [ctx.heading("churn"),
+          ctx.t("churn_sentence", days=ctx.params.churn.inactivity_days,
+                median=median_text, churn_12m=ctx.share(churn_12m)),
+          "", ctx.t("km_note", n=min_group),
+          "", ctx.t("drivers_sentence", reference=reference_text or "–")]
+    named = drivers.copy()
+    named.index = [T.covariate_label(ctx.figure_lang, str(i)) for i in drivers.index]
     fig_km = ctx.figure(plots.km_curves(curves, style=ctx.style), "km_curves")
-    fig_forest = ctx.figure(plots.hazard_forest(drivers, style=ctx.style), "hazard_forest")
-    table = drivers[["hazard_ratio", "hr_lower", "hr_upper", "p"]].round(3)
-    return md, fig_km, fig_forest, table
+    fig_forest = ctx.figure(plots.hazard_forest(named, style=ctx.style), "hazard_forest")
+    significant = drivers.loc[drivers["p"] < 0.05].sort_values("hazard_ratio", ascending=False)
+    if significant.empty:
+        md += ["", ctx.t("no_drivers")]
+        return "\n".join(md), fig_km, fig_forest, None
+    table = pd.DataFrame({
+        "covariate": [T.covariate_label(ctx.lang, str(i), reference) for i in significant.index],
+        "hazard_ratio": significant["hazard_ratio"].to_numpy(float),
+        "ci": [f"{lo:.2f} – {hi:.2f}" for lo, hi in
+               zip(significant["hr_lower"], significant["hr_upper"])],
+        "p": significant["p"].to_numpy(float),
+    })
+    shown = ctx.table(table, decimals={"hazard_ratio": 2}, pvalues=["p"])
+    return "\n".join(md), fig_km, fig_forest, shown
 
 
+# ---------------------------------------------------------------------------------------
+# CLV and segments
+# ---------------------------------------------------------------------------------------
 def clv_segments(ctx: BriefContext, tiers: pd.DataFrame, values: pd.Series | None = None):
-    """Markdown, CLV-by-tier figure and tier table of the CLV section."""
+    """Markdown, CLV-by-tier figure and tier table of the CLV section.
+
+    Parameters
+    ----------
+    tiers : DataFrame
+        :func:`valuation.segments.tier_summary` with CLV.
+    values : Series, optional
+        CLV per customer (for the top-10% / top-1% shares).
+    """
     top10 = top1 = None
     if values is not None and len(values):
         ordered = np.sort(np.asarray(values, dtype=float))[::-1]
         total = ordered.sum() or 1.0
         top10 = ordered[: max(1, len(ordered) // 10)].sum() / total
         top1 = ordered[: max(1, len(ordered) // 100)].sum() / total
-    ctx.blocks["segments"] = {"tiers": tiers, "top10_share": top10, "top1_share": top1}
     md = "\n".join([ctx.heading("clv_segments"),
                     ctx.t("clv_sentence", top10=ctx.share(top10), top1=ctx.share(top1))])
     frame = tiers.reset_index() if "tier" not in tiers.columns else tiers
-    value_col = next(c for c in ("clv_total", "clv", "value_total", "value", "revenue") if c in frame.columns)
-    plot_frame = frame.rename(columns={value_col: "clv_total"})
+    value_col = next(c for c in ("clv_total", "clv", "value_total", "value", "revenue")
+                     if c in frame.columns)
+    plot_frame = frame.rename(columns={value_col: "clv_total"}).assign(
+        tier=[T.label(ctx.figure_lang, "tier", t) for t in frame["tier"]])
     fig = ctx.figure(plots.clv_by_tier(plot_frame, style=ctx.style), "clv_by_tier")
-    return md, fig, ctx.table(frame, "customers")
+    columns = [c for c in ("tier", "customers", "customer_share", "revenue", "revenue_share",
+                           "clv", "clv_share", "mean_clv") if c in frame.columns]
+    shown = ctx.table(frame[columns], count="customers",
+                      money=[c for c in ("revenue", "clv", "mean_clv") if c in columns],
+                      shares=[c for c in ("customer_share", "revenue_share", "clv_share")
+                              if c in columns],
+                      labels={"tier": "tier"})
+    ctx.blocks["segments"] = {"tiers": shown.data, "top10_share": top10, "top1_share": top1}
+    return md, fig, shown
 
 
 # ---------------------------------------------------------------------------------------
 # Valuation and the executive summary
 # ---------------------------------------------------------------------------------------
+def _assumption_label(lang: str, name: str, default: str | None) -> str:
+    text_ = T.label(lang, "assumption", name, default)
+    return text_[:1].upper() + text_[1:] if lang == "en" else text_
+
+
 def valuation_section(ctx: BriefContext, result: Any):
     """Markdown, bridge table and the bridge, range and tornado figures (a ``ValuationResult``)."""
     ctx.blocks["valuation"] = result.to_json_dict()
     bridge = result.bridge
-    steps = bridge.loc[bridge["kind"] != "total", ["label", "amount"]].rename(
-        columns={"amount": "value"})
+    fig_labels = [T.label(ctx.figure_lang, "bridge", s, default=l)
+                  for s, l in zip(bridge["step"], bridge["label"])]
+    steps = pd.DataFrame({"label": fig_labels, "value": bridge["amount"].to_numpy(float)})
+    steps = steps.loc[(bridge["kind"] != "total").to_numpy()]
     replicates = result.replicates["combined"].dropna().to_numpy(float)
     tornado = result.tornado.reset_index().rename(
-        columns={"label": "parameter", "value_low": "low_value", "value_high": "high_value"})
+        columns={"value_low": "low_value", "value_high": "high_value"})
+    tornado["parameter"] = [_assumption_label(ctx.figure_lang, a, l)
+                            for a, l in zip(tornado["assumption"], tornado["label"])]
     figs = [
         ctx.figure(plots.value_bridge(steps, style=ctx.style), "value_bridge"),
         ctx.figure(plots.value_range(replicates, point=result.value,
@@ -324,10 +480,78 @@ def valuation_section(ctx: BriefContext, result: Any):
                                      style=ctx.style), "value_range"),
         ctx.figure(plots.tornado(tornado, base=result.value, style=ctx.style), "tornado"),
     ]
-    table = bridge[["label", "amount"]].assign(amount=bridge["amount"].round(0))
+    table = pd.DataFrame({
+        "step": [T.label(ctx.lang, "bridge", s, default=l)
+                 for s, l in zip(bridge["step"], bridge["label"])],
+        "amount": bridge["amount"].to_numpy(float),
+    })
+    shown = ctx.table(table, money=["amount"], bold_last=True)
     md = "\n".join([ctx.heading("valuation"), ctx.t("bridge_sentence"), "",
                     ctx.t("tornado_sentence")])
-    return md, table, figs
+    return md, shown, figs
+
+
+def _asking_text(ctx: BriefContext, result: Any) -> str:
+    """The asking-price sentence: where it sits against our range and the agreement zone."""
+    asking = ctx.params.deal.asking_price
+    if asking is None:
+        return ctx.t("no_asking")
+    side = ctx.params.deal.side
+    p10, p50, p90 = (result.percentile(q) for q in (10, 50, 90))
+    values = result.replicates["combined"].dropna().to_numpy(float)
+    ratio = asking / p50 if p50 else float("nan")
+    if asking > (values.max() if len(values) else p90):
+        where = ctx.t("asking_above", p90=ctx.money(p90), ratio=ratio)
+    elif asking < (values.min() if len(values) else p10):
+        where = ctx.t("asking_below", p10=ctx.money(p10), ratio=ratio)
+    else:
+        pct = float((values <= asking).mean() * 100) if len(values) else float("nan")
+        where = ctx.t("asking_inside", pct=f"{pct:.0f}")
+    zone = result.zone or {}
+    if zone.get("exists") is None:
+        verdict = ""
+    elif zone["exists"]:
+        verdict = ctx.t(f"zone_{side}_yes", low=ctx.money(zone.get("low")),
+                        high=ctx.money(zone.get("high")))
+    else:
+        verdict = ctx.t(f"zone_{side}_no", gap=ctx.money(zone.get("gap")))
+    joiner = "" if ctx.lang == "zh" else " "
+    return ctx.t(f"asking_{side}", asking=ctx.money(asking), where=where) + joiner + verdict
+
+
+def risk_rows(ctx: BriefContext, result: Any) -> list[dict[str, Any]]:
+    """Risks as ``[{risk, name, effect, explanation}]`` in ``ctx.lang``, largest effect first."""
+    risks = result.risks
+    if risks is None or len(risks) == 0:
+        return []
+    frame = risks.reset_index()
+    name_col = "risk" if "risk" in frame.columns else frame.columns[0]
+    tornado = result.tornado
+    rows = []
+    for record in frame.to_dict(orient="records"):
+        risk = str(record[name_col])
+        explanation = str(record.get("explanation") or "")
+        if risk.startswith("assumption:"):
+            assumption = risk.split(":", 1)[1]
+            default = str(tornado.loc[assumption, "label"]) if assumption in tornado.index else None
+            name = ctx.label("risk", "assumption").format(
+                label=_assumption_label(ctx.lang, assumption, default))
+            if assumption in tornado.index and ctx.lang == "zh":
+                row = tornado.loc[assumption]
+                explanation = ctx.label("risk_explanation", "assumption").format(
+                    low=f"{row['low']:g}", high=f"{row['high']:g}")
+            elif ctx.lang == "en":
+                explanation = explanation[:1].upper() + explanation[1:] + "."
+        else:
+            name = ctx.label("risk", risk)
+            if ctx.lang == "zh":
+                explanation = ctx.label("risk_explanation", risk, default="")
+            else:
+                explanation = explanation[:1].upper() + explanation[1:] + "."
+        rows.append({"risk": risk, "name": name, "effect": _num(record.get("effect")),
+                     "explanation": explanation})
+    rows.sort(key=lambda r: -abs(r["effect"] or 0.0))
+    return rows
 
 
 def executive_summary(ctx: BriefContext, result: Any) -> str:
@@ -338,9 +562,12 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
     checks = result.price_checks
     per_active = _num(checks.loc["model_target", "price_per_active_customer"])
     multiple_price = _num(checks.loc["revenue_multiple", "price"])
+    active_transferable = None
+    if "transferable" in result.equity.index and "active_customers" in result.equity.columns:
+        active_transferable = _num(result.equity.loc["transferable", "active_customers"])
     earn = result.earn_out
     scenarios = {str(r.get("scenario")): r for r in earn.get("scenarios", [])}
-    risk_rows = _risk_rows(result.risks)[:3]
+    risks = risk_rows(ctx, result)[:3]
     ctx.headline.update(
         equity_point=result.value, equity_p10=p10, equity_p50=p50, equity_p90=p90,
         anchor_price=anchor, target_price=target, walk_away_price=walk,
@@ -349,7 +576,7 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
         earn_out_amount=_num(earn.get("amount")),
         earn_out_expected_retained=_num(earn.get("expected_retained",
                                                  scenarios.get("expected", {}).get("retained_customers"))),
-        top_risks=risk_rows,
+        top_risks=[{"risk": r["risk"], "name": r["name"], "effect": r["effect"]} for r in risks],
     )
     side = ctx.t(f"side_{ctx.params.deal.side}")
     lines = [ctx.heading("executive_summary"),
@@ -358,21 +585,15 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
              "",
              ctx.t("position_sentence", side=side, anchor=ctx.money(anchor),
                    target=ctx.money(target), walk_away=ctx.money(walk)),
-             ""]
-    asking = ctx.params.deal.asking_price
-    if asking is not None:
-        values = result.replicates["combined"].dropna().to_numpy(float)
-        pct = float((values <= asking).mean() * 100) if len(values) else float("nan")
-        lines.append(ctx.t("asking_sentence", asking=ctx.money(asking), pct=f"{pct:.0f}"))
-    else:
-        lines.append(ctx.t("no_asking"))
-    lines += ["", ctx.t("per_customer_sentence", per_active=ctx.money(per_active),
-                        active=ctx.count(ctx.headline.get("active_customers")),
-                        multiple_price=ctx.money(multiple_price),
-                        multiple=ctx.params.deal.revenue_multiple),
-              "", f"### {ctx.t('risks_heading')}", ""]
-    lines += [f"{i}. " + ctx.t("risk_line", name=r["name"], effect=ctx.money(r["effect"]))
-              for i, r in enumerate(risk_rows, 1)]
+             "", _asking_text(ctx, result),
+             "", ctx.t("per_customer_sentence", per_active=ctx.money(per_active),
+                       active=ctx.count(active_transferable),
+                       multiple_price=ctx.money(multiple_price),
+                       multiple=ctx.params.deal.revenue_multiple),
+             "", f"### {ctx.t('risks_heading')}", ""]
+    lines += [f"{i}. " + ctx.t("risk_line", name=r["name"], effect=ctx.money(r["effect"]),
+                               explanation=r["explanation"]).strip()
+              for i, r in enumerate(risks, 1)]
     lines += ["", f"### {ctx.t('earn_out_heading')}", "",
               ctx.t("earn_out_sentence", share=ctx.share(earn.get("share")),
                     amount=ctx.money(earn.get("amount")),
@@ -382,100 +603,139 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
     return "\n".join(lines)
 
 
-def _risk_rows(risks: Any) -> list[dict[str, Any]]:
-    """Risks as ``[{name, effect}]``, largest effect first (a DataFrame indexed by risk)."""
-    if risks is None or len(risks) == 0:
-        return []
-    frame = risks.reset_index()
-    name_col = "risk" if "risk" in frame.columns else frame.columns[0]
-    rows = [{"name": str(r[name_col]), "effect": _num(r.get("effect"))}
-            for r in frame.to_dict(orient="records")]
-    rows.sort(key=lambda r: -abs(r["effect"] or 0.0))
-    return rows
-
-
 # ---------------------------------------------------------------------------------------
-# Validation, method notes, handover
+# Model validation
 # ---------------------------------------------------------------------------------------
-def holdout_validation(tables: Mapping[str, pd.DataFrame], params: DealParams,
-                       ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Fit BG/NBD on the calibration period and track it through the holdout.
+@dataclass
+class PurchaseValidation:
+    """Holdout validation of the purchase model (from :mod:`valuation.validation`).
 
-    Returns the weekly tracking table (``period``, ``actual``, ``predicted`` repeat
-    transactions, all customers pooled) and holdout accuracy metrics: predicted and actual
-    holdout repeat purchases, their ratio, the per-customer mean absolute error and the
-    correlation of predicted and actual holdout purchases.
+    Attributes
+    ----------
+    tracking : DataFrame or None
+        :func:`valuation.validation.cumulative_tracking`.
+    by_frequency : DataFrame or None
+        :func:`valuation.validation.holdout_by_frequency`.
+    metrics : dict
+        Holdout totals and accuracy.
+    skipped : str or None
+        Why there is no validation (then the frames are ``None``).
+    """
+
+    tracking: pd.DataFrame | None = None
+    by_frequency: pd.DataFrame | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: str | None = None
+
+
+def purchase_validation(tables: Mapping[str, pd.DataFrame], params: DealParams, *,
+                        uses_purchase_model: bool = True) -> PurchaseValidation:
+    """Fit BG/NBD on the calibration period and compare it with the holdout.
+
+    Parameters
+    ----------
+    tables : mapping
+        The (cleaned) analysis tables.
+    params : DealParams
+        ``calibration_end``, ``as_of`` and ``time_unit``.
+    uses_purchase_model : bool
+        Whether the valuation uses a purchase model at all; when not, nothing is fitted.
+
+    Returns
+    -------
+    PurchaseValidation
     """
     from valuation.features import rfm_summary
     from valuation.models import BetaGeo
+    from valuation.validation import (
+        cumulative_tracking,
+        holdout_by_frequency,
+        holdout_comparison,
+    )
 
+    if not uses_purchase_model:
+        return PurchaseValidation(skipped="the valuation uses no repeat-purchase model for this target")
     orders = tables["orders"]
     orders = orders.loc[orders["amount"] > 0, ["customer_token", "order_date"]].dropna()
-    rfm = rfm_summary(orders, amount=None, calibration_end=params.calibration_end,
-                      observation_end=params.as_of, time_unit="W")
-    model = BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
-    predicted_holdout = np.asarray(model.conditional_expected_purchases(
-        rfm["duration_holdout"].to_numpy(float), rfm["frequency"], rfm["recency"], rfm["T"]))
-    actual_holdout = rfm["frequency_holdout"].to_numpy(float)
+    try:
+        rfm = rfm_summary(orders, amount=None, calibration_end=params.calibration_end,
+                          observation_end=params.as_of, time_unit=params.time_unit)
+        model = BetaGeo().fit(rfm["frequency"], rfm["recency"], rfm["T"])
+        comparison = holdout_comparison(rfm, model)
+        tracking = cumulative_tracking(orders, model, calibration_end=params.calibration_end,
+                                       end=params.as_of, time_unit=params.time_unit)
+    except ValuationError as exc:
+        return PurchaseValidation(skipped=str(exc).splitlines()[0].rstrip("."))
+    actual, predicted = comparison["actual"], comparison["predicted"]
+    spread = actual.std() > 0 and predicted.std() > 0
     metrics = {
-        "holdout_actual": float(actual_holdout.sum()),
-        "holdout_predicted": float(predicted_holdout.sum()),
-        "ratio_predicted_actual": float(predicted_holdout.sum() / max(actual_holdout.sum(), 1.0)),
-        "mae_per_customer": float(np.abs(predicted_holdout - actual_holdout).mean()),
-        "correlation": float(np.corrcoef(predicted_holdout, actual_holdout)[0, 1])
-        if actual_holdout.std() > 0 and predicted_holdout.std() > 0 else float("nan"),
+        "holdout_weeks": float((pd.Timestamp(params.as_of) - pd.Timestamp(params.calibration_end)).days / 7),
+        "holdout_actual": float(actual.sum()),
+        "holdout_predicted": float(predicted.sum()),
+        "ratio_predicted_actual": float(predicted.sum() / max(actual.sum(), 1.0)),
+        "mae_per_customer": float((predicted - actual).abs().mean()),
+        "correlation": float(np.corrcoef(predicted, actual)[0, 1]) if spread else float("nan"),
     }
-    # weekly tracking: expected repeat purchases of every customer since their first purchase
-    days = pd.to_datetime(orders["order_date"]).dt.normalize()
-    daily = pd.DataFrame({"token": orders["customer_token"], "day": days}).drop_duplicates()
-    first = daily.groupby("token")["day"].min()
-    first = first.loc[first <= pd.Timestamp(params.calibration_end)]
-    start, end = first.min(), pd.Timestamp(params.as_of)
-    weeks = pd.date_range(start, end, freq="7D")[1:]
-    repeat = daily.loc[daily["token"].isin(first.index)]
-    repeat = repeat.loc[repeat["day"] > repeat["token"].map(first)]
-    actual = np.array([(repeat["day"] <= w).sum() for w in weeks], dtype=float)
-    cohort_sizes = first.value_counts()
-    cohort_days = pd.DatetimeIndex(cohort_sizes.index)
-    sizes = cohort_sizes.to_numpy(float)
-    predicted = []
-    for w in weeks:
-        age = np.clip((w - cohort_days).days.to_numpy(float) / 7.0, 0.0, None)
-        predicted.append(float((np.asarray(model.expected_purchases(age)) * sizes).sum()))
-    tracking = pd.DataFrame({"period": weeks, "actual": np.diff(actual, prepend=0.0),
-                             "predicted": np.diff(np.asarray(predicted), prepend=0.0)})
-    return tracking, metrics
+    return PurchaseValidation(tracking=tracking, by_frequency=holdout_by_frequency(comparison),
+                              metrics=metrics)
 
 
-def validation_section(ctx: BriefContext, tracking: pd.DataFrame, metrics: Mapping[str, float]):
-    """Markdown and tracking figure of the model-validation section."""
-    ctx.blocks["validation"] = {"metrics": dict(metrics)}
-    shown = ", ".join(f"{k} {v:,.3f}" for k, v in metrics.items() if _num(v) is not None)
+def validation_section(ctx: BriefContext, validation: PurchaseValidation):
+    """Markdown, tracking figure (or ``None``) and by-frequency table of the validation."""
+    m = validation.metrics
+    ctx.blocks["validation"] = {"metrics": m, "skipped": validation.skipped,
+                                "by_frequency": validation.by_frequency}
+    if validation.skipped:
+        md = "\n".join([ctx.heading("validation"),
+                        ctx.t("validation_skipped", reason=validation.skipped)])
+        return md, None, None
+    error = m["ratio_predicted_actual"] - 1.0
+    if ctx.lang == "zh":
+        error_text = f"预测{'偏高' if error >= 0 else '偏低'} {abs(error):.1%}"
+    else:
+        error_text = f"{'over' if error >= 0 else 'under'}-prediction of {abs(error):.1%}"
+    corr = _num(m.get("correlation"))
     md = "\n".join([ctx.heading("validation"),
                     ctx.t("validation_sentence",
                           calibration_end=ctx.params.calibration_end.isoformat(),
-                          as_of=ctx.params.as_of.isoformat(), metrics=shown or "–")])
-    fig = ctx.figure(plots.tracking_plot(tracking, calibration_end=ctx.params.calibration_end,
+                          as_of=ctx.params.as_of.isoformat(), weeks=f"{m['holdout_weeks']:.0f}",
+                          predicted=ctx.count(m["holdout_predicted"]),
+                          actual=ctx.count(m["holdout_actual"]), error=error_text,
+                          corr=f"{corr:.2f}" if corr is not None else ctx.t("missing_value"),
+                          mae=f"{m['mae_per_customer']:.2f}")])
+    tracking = validation.tracking
+    frame = pd.DataFrame({"period": tracking["period_end"].to_numpy(),
+                          "actual": tracking["actual"].to_numpy(float),
+                          "predicted": tracking["predicted"].to_numpy(float)})
+    fig = ctx.figure(plots.tracking_plot(frame, calibration_end=ctx.params.calibration_end,
                                          style=ctx.style), "tracking")
-    return md, fig
+    table = validation.by_frequency.reset_index()
+    table = table[["frequency", "customers", "actual", "predicted"]]
+    shown = ctx.table(table, count="customers", decimals={"actual": 2, "predicted": 2},
+                      caption=ctx.t("validation_table_note"))
+    return md, fig, shown
 
 
+# ---------------------------------------------------------------------------------------
+# Method notes and handover
+# ---------------------------------------------------------------------------------------
 def method_notes(ctx: BriefContext) -> str:
     """Markdown of the method notes with the papers cited."""
     lines = [ctx.heading("method_notes"), ""]
     lines += [f"- {note}" for note in T.METHOD_NOTES[ctx.lang]]
-    lines += ["", "**References**" if ctx.lang == "en" else "**参考文献**", ""]
+    lines += ["", f"**{ctx.t('references')}**", ""]
     lines += [f"{i}. {ref}" for i, ref in enumerate(T.REFERENCES, 1)]
     return "\n".join(lines)
 
 
-def handover(ctx: BriefContext) -> tuple[str, pd.DataFrame]:
+def handover(ctx: BriefContext) -> tuple[str, PublishedTable]:
     """Markdown and the checklist table of the handover section (交接清单)."""
     rows = [{ctx.t("handover_item"): item, ctx.t("handover_detail"): detail,
              ctx.t("handover_delivered"): "☐", ctx.t("handover_confirmed"): "☐"}
             for item, detail in T.HANDOVER_ITEMS[ctx.lang]]
     md = "\n".join([ctx.heading("handover"), ctx.t("handover_intro")])
-    return md, pd.DataFrame(rows)
+    return md, ctx.table(pd.DataFrame(rows), centered=[ctx.t("handover_delivered"),
+                                                        ctx.t("handover_confirmed")])
 
 
 def section_titles(lang: str) -> Sequence[str]:

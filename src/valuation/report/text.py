@@ -60,7 +60,10 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "subtitle": "Customer base valuation as of {as_of} · advising the {side} · generated {generated}",
         "side_buyer": "buyer",
         "side_seller": "seller",
-        "confidential": "Confidential. Aggregates only: no table cell describes fewer than {k} customers.",
+        "confidential": (
+            "Confidential. Aggregates only: any table cell describing fewer than {k} customers "
+            "is suppressed (shown as “<{k}” or “–”)."
+        ),
         "range_sentence": (
             "The transferable customer base is worth **{p50}** (P50), with an 80% range of "
             "**{p10} – {p90}** (P10 – P90); the point estimate is {point}."
@@ -69,14 +72,22 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "Recommended position for the {side}: anchor at **{anchor}**, aim for **{target}**, "
             "walk away at **{walk_away}**."
         ),
-        "asking_sentence": "The counterparty asks {asking}, which sits at the {pct} percentile of our range.",
+        "asking_buyer": "The seller asks **{asking}**, {where}",
+        "asking_seller": "The price on the table is **{asking}**, {where}",
+        "asking_above": "above our whole range (P90 {p90}; {ratio:.1f}× our P50).",
+        "asking_below": "below our whole range (P10 {p10}; {ratio:.1f}× our P50).",
+        "asking_inside": "at about the P{pct} of our range.",
+        "zone_buyer_yes": "An agreement is possible between {low} and {high}.",
+        "zone_buyer_no": "It exceeds our walk-away by {gap}: the seller must come down.",
+        "zone_seller_yes": "It reaches our walk-away: an agreement is possible between {low} and {high}.",
+        "zone_seller_no": "It is {gap} below our walk-away: the buyer must come up.",
         "no_asking": "No asking price is known yet.",
         "per_customer_sentence": (
-            "That is {per_active} per active customer ({active} active customers), against "
-            "{multiple_price} implied by a {multiple:g}× trailing-revenue multiple."
+            "Our target price is {per_active} per active transferable customer ({active} "
+            "customers); a {multiple:g}× trailing-revenue multiple would imply {multiple_price}."
         ),
         "risks_heading": "The three biggest risks",
-        "risk_line": "{name}: {effect}",
+        "risk_line": "**{name}**: {effect} of value at stake. {explanation}",
         "earn_out_heading": "Earn-out proposal",
         "earn_out_sentence": (
             "Make {share} of the price ({amount}) contingent on customers retained 12 months "
@@ -84,7 +95,7 @@ NARRATIVE: dict[str, dict[str, str]] = {
         ),
         "scope_sentence": (
             "{customers} customer records, {orders} orders, {events} activity records and "
-            "{feedback} feedback records; data from {first} to {last}."
+            "{feedback} feedback records, from {first} to {last}."
         ),
         "cohort_heading": "Consent cohorts",
         "minors_sentence": (
@@ -114,16 +125,31 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "Quality score {score}/100. The valuation applies a haircut of {haircut}: "
             "records failing authenticity checks are excluded, the others are kept with a flag."
         ),
+        "findings_intro": "The checks that found problems, worst first — the questions for the seller:",
         "no_findings": "No check found a problem.",
         "activity_sentence": (
-            "{active} customers were active in the last 12 months; the purchase model expects "
-            "{expected_active} to still be active in 12 months."
+            "{active} customers ordered or studied in the 12 months to {as_of}."
+        ),
+        "expected_active_sentence": (
+            "The purchase model (BG/NBD) expects {alive} of today's customers to still be "
+            "active 12 months from now, {buying} of them buying in that month."
+        ),
+        "expected_active_missing": (
+            "No purchase model is used for this target, so no 12-month outlook of active "
+            "customers is given; see the churn section."
         ),
         "churn_sentence": (
             "A customer counts as churned after {days} days without an order or activity. "
-            "Median lifetime: {median}. Share churned within 12 months of first purchase: {churn_12m}."
+            "Median lifetime: {median}. Share lost within 12 months of the first purchase "
+            "(Kaplan-Meier): {churn_12m}."
         ),
-        "drivers_sentence": "Hazard ratios above 1 shorten lifetimes; below 1 lengthen them.",
+        "km_note": "Curves by acquisition channel; channels with fewer than {n} customers are not drawn.",
+        "drivers_sentence": (
+            "Hazard ratios above 1 mean faster churn, below 1 longer lifetimes, each against "
+            "the reference level ({reference}). The table lists the drivers that are "
+            "statistically significant (p < 0.05)."
+        ),
+        "no_drivers": "No driver is statistically significant at the 5% level.",
         "clv_sentence": (
             "The top 10% of customers carry {top10} of the value; the top 1% carry {top1}."
         ),
@@ -133,11 +159,21 @@ NARRATIVE: dict[str, dict[str, str]] = {
         ),
         "tornado_sentence": "The assumptions that move the value most are at the top.",
         "validation_sentence": (
-            "The purchase model was fitted up to {calibration_end} and checked on the holdout "
-            "up to {as_of}: {metrics}."
+            "The purchase model was fitted on purchases up to {calibration_end} and then asked "
+            "to predict the {weeks} weeks to {as_of} without seeing them: it expected "
+            "{predicted} repeat purchases against {actual} actual ({error}). Per customer, "
+            "predicted and actual holdout purchases correlate at {corr} (mean absolute error "
+            "{mae} purchases)."
+        ),
+        "validation_table_note": (
+            "Mean holdout purchases per customer, by repeat purchases in the calibration period."
+        ),
+        "validation_skipped": (
+            "No purchase-model validation: {reason}. The valuation rests on the retention "
+            "curves shown in the churn section."
         ),
         "figure_notice": "Note on figures: {notice}",
-        "suppressed_note": "Cells below the minimum size ({k}) are suppressed (shown as –).",
+        "suppressed_note": "Cells describing fewer than {k} customers are suppressed (shown as “<{k}” or “–”).",
         "handover_intro": (
             "Data to be delivered at closing and confirmed by both sides. Tick each line only "
             "when the recipient has checked the checksum."
@@ -147,40 +183,50 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "handover_delivered": "Delivered",
         "handover_confirmed": "Confirmed",
         "timing_sentence": "Timing: kernel start {kernel:.1f} s, compute {compute:.1f} s, export {export:.1f} s.",
+        "days": "{n:,.0f} days",
         "missing_value": "n/a",
+        "references": "References",
     },
     "zh": {
         "title": "谈判简报：{name}",
         "subtitle": "客户资产估值基准日 {as_of} · 我方为{side} · 生成于 {generated}",
         "side_buyer": "买方",
         "side_seller": "卖方",
-        "confidential": "保密文件。仅含汇总数据：任何单元格所涉客户均不少于 {k} 人。",
+        "confidential": "保密文件，仅含汇总数据：涉及客户少于 {k} 人的单元格均已隐去（显示为“<{k}”或“–”）。",
         "range_sentence": (
             "可转让客户资产的估值中位数为 **{p50}**（P50），80% 区间为 **{p10} – {p90}**"
             "（P10 – P90）；点估计为 {point}。"
         ),
         "position_sentence": (
-            "作为{side}，建议开价 **{anchor}**，目标成交价 **{target}**，"
-            "底线（超出即放弃）**{walk_away}**。"
+            "作为{side}，建议以 **{anchor}** 开价，以 **{target}** 为目标成交价，"
+            "**{walk_away}** 为谈判底线。"
         ),
-        "asking_sentence": "对方报价 {asking}，位于我方估值区间的第 {pct} 百分位。",
+        "asking_buyer": "卖方报价 **{asking}**，{where}",
+        "asking_seller": "买方出价 **{asking}**，{where}",
+        "asking_above": "高于我方整个估值区间（P90 为 {p90}，报价为我方 P50 的 {ratio:.1f} 倍）。",
+        "asking_below": "低于我方整个估值区间（P10 为 {p10}，仅为我方 P50 的 {ratio:.1f} 倍）。",
+        "asking_inside": "约处于我方估值区间的 P{pct} 位置。",
+        "zone_buyer_yes": "双方可在 {low} 至 {high} 之间达成一致。",
+        "zone_buyer_no": "比我方底线高出 {gap}，需卖方让步。",
+        "zone_seller_yes": "已达到我方底线，双方可在 {low} 至 {high} 之间达成一致。",
+        "zone_seller_no": "比我方底线低 {gap}，需买方加价。",
         "no_asking": "目前尚无对方报价。",
         "per_customer_sentence": (
-            "折合每位活跃客户 {per_active}（活跃客户 {active} 人）；"
-            "若按 {multiple:g} 倍近 12 个月营收估值，则为 {multiple_price}。"
+            "按目标价计，每位可转让活跃客户约 {per_active}（共 {active} 人）；"
+            "若按近 12 个月营收的 {multiple:g} 倍估值，则为 {multiple_price}。"
         ),
         "risks_heading": "三大风险",
-        "risk_line": "{name}：{effect}",
-        "earn_out_heading": "对赌（业绩对价）方案",
+        "risk_line": "**{name}**：涉及价值 {effect}。{explanation}",
+        "earn_out_heading": "或有对价（对赌）安排",
         "earn_out_sentence": (
             "建议将价款的 {share}（{amount}）与交割后 12 个月的客户留存挂钩："
-            "预计留存 {expected} 人（P10 {p10}，P90 {p90}）。"
+            "预计留存 {expected} 人（P10 {p10} 人，P90 {p90} 人）。"
         ),
         "scope_sentence": (
-            "共 {customers} 条客户记录、{orders} 笔订单、{events} 条学习记录、{feedback} 条评价；"
-            "数据期间 {first} 至 {last}。"
+            "共 {customers} 条客户记录、{orders} 笔订单、{events} 条学习记录、{feedback} 条评价，"
+            "时间跨度 {first} 至 {last}。"
         ),
-        "cohort_heading": "同意转让情况",
+        "cohort_heading": "转让同意情况",
         "minors_sentence": (
             "注册时未满 14 周岁的学员 {minors} 人，其中 {minors_no_guardian} 人缺少监护人同意，"
             "已排除在可转让客户之外。"
@@ -192,51 +238,66 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "log_sentence": "处理记录编号：{log_ref}。",
         "pipl_heading": "合同中需约定的个人信息保护事项",
         "pipl_art22": (
-            "第二十二条告知义务：买方须向每位被转让的客户告知其名称和联系方式；"
+            "第二十二条告知义务：须向每位被转让的客户告知接收方的名称和联系方式；"
             "告知成本已计入估值桥（{cost}）。"
         ),
         "pipl_purpose": (
-            "目的限制：买方只能在原处理目的范围内继续处理（{purpose}）；"
-            "变更目的须重新取得同意。"
+            "目的限制：接收方只能在原处理目的范围内继续处理（{purpose}）；"
+            "变更处理目的须重新取得个人同意。"
         ),
         "pipl_destruction": (
-            "删除销毁：不能转让的客户数据及交易过程中的全部副本于交割时销毁并出具证明；"
+            "删除与销毁：不能转让的客户数据及交易过程中的全部副本于交割时销毁并出具证明；"
             "交易密钥最后销毁。"
         ),
         "quality_sentence": (
-            "数据质量得分 {score}/100。估值相应扣减 {haircut}：未通过真实性核查的记录予以剔除，"
+            "数据质量得分 {score}/100，估值相应扣减 {haircut}：未通过真实性核查的记录予以剔除，"
             "其余问题记录保留并标注。"
         ),
+        "findings_intro": "发现问题的核查项（按严重程度排列），即需向卖方核实的问题：",
         "no_findings": "各项核查均未发现问题。",
-        "activity_sentence": (
-            "近 12 个月有 {active} 位客户保持活跃；按购买模型预计，12 个月后仍活跃的客户约 "
-            "{expected_active} 人。"
+        "activity_sentence": "截至 {as_of} 的近 12 个月内，有 {active} 位客户下单或参加学习。",
+        "expected_active_sentence": (
+            "按购买模型（BG/NBD）预测，现有客户中约 {alive} 人在 12 个月后仍保持活跃，"
+            "其中约 {buying} 人会在第 12 个月下单。"
         ),
+        "expected_active_missing": "该标的未采用购买模型，因此不预测 12 个月后的活跃客户数，请参阅流失分析一节。",
         "churn_sentence": (
-            "连续 {days} 天无订单、无学习记录即视为流失。客户生命周期中位数：{median}；"
-            "首次购买后 12 个月内流失的比例：{churn_12m}。"
+            "连续 {days} 天既无订单也无学习记录即视为流失。客户生命周期中位数为 {median}；"
+            "首次购买后 12 个月内流失的比例（Kaplan-Meier 估计）为 {churn_12m}。"
         ),
-        "drivers_sentence": "风险比大于 1 表示流失更快，小于 1 表示留存更久。",
+        "km_note": "按获客渠道分组；客户少于 {n} 人的渠道不单独绘制。",
+        "drivers_sentence": (
+            "风险比大于 1 表示流失更快，小于 1 表示留存更久，均相对于基准组（{reference}）。"
+            "下表仅列出在 5% 水平上显著（p < 0.05）的因素。"
+        ),
+        "no_drivers": "在 5% 显著性水平上，没有显著的流失驱动因素。",
         "clv_sentence": "价值最高的 10% 客户贡献了 {top10} 的价值，最高的 1% 贡献了 {top1}。",
         "bridge_sentence": (
-            "估值桥从全部客户的总价值出发，逐项扣减至可转让客户的价值；"
-            "每一步均以人民币计，各步骤合计完全吻合。"
+            "估值桥从全部客户的客户资产总额出发，逐项扣减至可转让客户的价值；"
+            "每一步均以人民币计，各项合计完全吻合。"
         ),
         "tornado_sentence": "对估值影响最大的假设排在最上方。",
         "validation_sentence": (
-            "购买模型以截至 {calibration_end} 的数据拟合，并用 {as_of} 之前的留出期数据检验：{metrics}。"
+            "购买模型仅用 {calibration_end} 之前的订单拟合，再对截至 {as_of} 的 {weeks} 周留出期"
+            "进行预测：预测复购 {predicted} 次，实际 {actual} 次（{error}）。"
+            "逐个客户看，留出期预测与实际购买次数的相关系数为 {corr}，平均绝对误差 {mae} 次。"
         ),
+        "validation_table_note": "按校准期复购次数分组的留出期人均购买次数（实际与预测）。",
+        "validation_skipped": "未进行购买模型验证：{reason}。估值依据流失分析一节中的留存曲线。",
         "figure_notice": "图表说明：{notice}",
-        "suppressed_note": "涉及客户少于 {k} 人的单元格已隐去（显示为 –）。",
+        "suppressed_note": "涉及客户少于 {k} 人的单元格已隐去（显示为“<{k}”或“–”）。",
         "handover_intro": "交割时须移交并经双方确认的数据。接收方核对校验值后方可勾选。",
         "handover_item": "项目",
         "handover_detail": "说明",
         "handover_delivered": "已移交",
         "handover_confirmed": "已确认",
         "timing_sentence": "耗时：内核启动 {kernel:.1f} 秒，计算 {compute:.1f} 秒，导出 {export:.1f} 秒。",
+        "days": "{n:,.0f} 天",
         "missing_value": "无",
+        "references": "参考文献",
     },
 }
+
 
 HANDOVER_ITEMS: dict[str, list[tuple[str, str]]] = {
     "en": [
@@ -430,7 +491,7 @@ def figure_labels(lang: str) -> dict[str, str]:
 
 
 def format_money(value: float | None, lang: str) -> str:
-    """Money as a deal team writes it: ``CNY 12.35m`` in English, ``1,234.5万元`` in Chinese."""
+    """Money as a deal team writes it: ``¥12.35m`` in English, ``1,234.5万元`` in Chinese."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return text(lang, "missing_value")
     if _check_lang(lang) == "zh":
@@ -439,11 +500,12 @@ def format_money(value: float | None, lang: str) -> str:
         if abs(value) >= 1e4:
             return f"{value / 1e4:,.1f}万元"
         return f"{value:,.0f}元"
+    sign = "−" if value < 0 else ""
     if abs(value) >= 1e6:
-        return f"CNY {value / 1e6:,.2f}m"
+        return f"{sign}¥{abs(value) / 1e6:,.2f}m"
     if abs(value) >= 1e4:
-        return f"CNY {value / 1e3:,.0f}k"
-    return f"CNY {value:,.0f}"
+        return f"{sign}¥{abs(value) / 1e3:,.0f}k"
+    return f"{sign}¥{abs(value):,.0f}"
 
 
 def format_share(value: float | None, lang: str) -> str:
@@ -458,3 +520,230 @@ def format_count(value: float | None, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return text(lang, "missing_value")
     return f"{value:,.0f}"
+
+
+LABELS: dict[str, dict[str, dict[str, str]]] = {
+    # review checks (names of docs/contract.md)
+    "check": {
+        "en": {
+            "invalid_id_checksum": "ID number with a wrong check digit",
+            "impossible_birth_date": "Impossible birth date in the ID number",
+            "dummy_phone": "Dummy mobile number",
+            "repeated_phone": "Mobile shared by different people",
+            "duplicate_person": "Same person under several records",
+            "signup_burst": "Burst of signups on one day",
+            "missing_fields": "Customer record with missing fields",
+            "orphan_orders": "Order without a customer record",
+            "missing_consent": "Transfer consent not recorded",
+            "minor_without_guardian_consent": "Pupil under 14 without guardian consent",
+            "payment_before_signup": "Payment before signup",
+            "non_positive_amount": "Zero or negative payment",
+            "refund_exceeds_payment": "Refund larger than the payment",
+            "activity_after_full_refund": "Activity after a full refund",
+            "future_dates": "Date after the valuation date",
+            "before_opening": "Date before the school opened",
+        },
+        "zh": {
+            "invalid_id_checksum": "身份证号校验位错误",
+            "impossible_birth_date": "身份证号出生日期不合理",
+            "dummy_phone": "虚假手机号",
+            "repeated_phone": "不同人员共用手机号",
+            "duplicate_person": "同一人重复建档",
+            "signup_burst": "单日注册量异常激增",
+            "missing_fields": "客户信息缺项",
+            "orphan_orders": "订单无对应客户",
+            "missing_consent": "未记录转让同意",
+            "minor_without_guardian_consent": "未满 14 周岁且无监护人同意",
+            "payment_before_signup": "付款早于注册",
+            "non_positive_amount": "付款金额为零或负数",
+            "refund_exceeds_payment": "退款金额超过付款",
+            "activity_after_full_refund": "全额退款后仍有学习记录",
+            "future_dates": "日期晚于估值基准日",
+            "before_opening": "日期早于开业日",
+        },
+    },
+    "group": {
+        "en": {"authenticity": "Authenticity", "completeness": "Completeness",
+               "consistency": "Consistency"},
+        "zh": {"authenticity": "真实性", "completeness": "完整性", "consistency": "一致性"},
+    },
+    "unit": {
+        "en": {"customers": "customers", "orders": "orders", "records": "records"},
+        "zh": {"customers": "学员", "orders": "订单", "records": "记录"},
+    },
+    "severity": {
+        "en": {"info": "none", "low": "low", "medium": "medium", "high": "high"},
+        "zh": {"info": "无", "low": "低", "medium": "中", "high": "高"},
+    },
+    "treatment": {
+        "en": {"exclude": "excluded", "flag": "kept, flagged"},
+        "zh": {"exclude": "剔除", "flag": "标记保留"},
+    },
+    "cohort": {
+        "en": {"all": "All customers", "transferable": "Transfer consent given",
+               "transferable_contactable": "Consent given and contactable"},
+        "zh": {"all": "全部客户", "transferable": "已同意转让",
+               "transferable_contactable": "已同意转让且可联系"},
+    },
+    "bridge": {
+        "en": {},  # the value module's own labels are used in English
+        "zh": {
+            "gross_equity": "客户资产总额（全部客户）",
+            "quality_haircut": "数据质量扣减",
+            "not_transferable": "不可转让客户",
+            "change_of_owner_attrition": "控制权变更导致的流失",
+            "notification_cost": "告知成本（第二十二条）",
+            "integration_cost": "整合成本",
+            "future_acquisitions": "未来新增客户（假设）",
+            "transferable_value": "可转让客户资产价值",
+        },
+    },
+    "assumption": {
+        "en": {},  # the value module's tornado labels are used in English
+        "zh": {
+            "annual_discount_rate": "折现率",
+            "gross_margin": "毛利率",
+            "one_off_loss": "转让时一次性流失率",
+            "horizon_years": "估值期限（年）",
+            "inactivity_days": "流失判定天数",
+        },
+    },
+    "risk": {
+        "en": {
+            "consent_gap": "Consent gap",
+            "data_quality": "Data quality",
+            "churn_after_transfer": "Churn after the transfer",
+            "concentration": "Concentration in a few customers",
+            "assumption": "Assumption: {label}",
+        },
+        "zh": {
+            "consent_gap": "转让同意缺口",
+            "data_quality": "数据质量",
+            "churn_after_transfer": "转让后的客户流失",
+            "concentration": "价值集中于少数客户",
+            "assumption": "假设：{label}",
+        },
+    },
+    "risk_explanation": {
+        "en": {},  # the value module's explanations are used in English
+        "zh": {
+            "consent_gap": "无法转让的客户价值，加上可转让但无法联系告知的客户价值。",
+            "data_quality": "对保留但有质量标记记录的扣减。",
+            "churn_after_transfer": "控制权变更时的一次性流失及其后流失风险的上升。",
+            "concentration": "价值最高的 1% 客户所持有的价值，若其离开即告损失。",
+            "assumption": "该假设在 {low} 至 {high} 之间变动时估值的变化幅度。",
+        },
+    },
+    "position": {
+        "en": {"anchor": "Anchor (opening offer)", "target": "Target", "walk_away": "Walk-away"},
+        "zh": {"anchor": "开价", "target": "目标价", "walk_away": "底线"},
+    },
+    "covariate": {
+        "en": {"channel": "Channel", "category": "Course category", "age_band": "Age band",
+               "city_tier": "City tier", "first_order_value": "First order value (per ¥10,000)",
+               "satisfaction": "Satisfaction score", "satisfaction_missing": "No satisfaction score",
+               "minor": "Under 14 at signup"},
+        "zh": {"channel": "渠道", "category": "课程类别", "age_band": "年龄段",
+               "city_tier": "城市等级", "first_order_value": "首单金额（每万元）",
+               "satisfaction": "满意度评分", "satisfaction_missing": "无满意度评分",
+               "minor": "注册时未满 14 周岁"},
+    },
+    "level": {
+        "en": {"tier1": "tier 1", "new_tier1": "new tier 1", "tier2": "tier 2", "other": "other",
+               "unknown": "unknown"},
+        "zh": {"search": "搜索", "wechat": "微信", "douyin": "抖音", "referral": "转介绍",
+               "offline": "线下", "partner": "合作方", "unknown": "未知", "other": "其他",
+               "tier1": "一线", "new_tier1": "新一线", "tier2": "二线",
+               "programming": "编程开发", "data": "数据分析", "cloud": "云计算与运维",
+               "design": "设计与产品", "security": "网络安全", "membership": "会员",
+               "exam": "考试认证"},
+    },
+    "tier": {
+        "en": {},
+        "zh": {"A top 10%": "A 前 10%", "B next 20%": "B 其后 20%", "C next 30%": "C 其后 30%",
+               "D bottom 40%": "D 末尾 40%"},
+    },
+    "column": {
+        "en": {
+            "cohort": "Cohort", "customers": "Customers", "share": "Share of all",
+            "check": "Finding", "group": "Group", "failed": "Records", "unit": "Unit",
+            "share_of_customers": "Customers affected", "share_of_revenue": "Revenue affected",
+            "severity": "Severity", "treatment": "Treatment",
+            "covariate": "Driver", "hazard_ratio": "Hazard ratio", "ci": "95% interval", "p": "p-value",
+            "tier": "Value tier", "customer_share": "Share of customers", "revenue": "Revenue to date",
+            "revenue_share": "Share of revenue", "clv": "CLV", "clv_share": "Share of CLV",
+            "mean_clv": "CLV per customer",
+            "step": "Step", "amount": "Amount",
+            "frequency": "Repeat purchases (calibration)", "actual": "Actual (mean)",
+            "predicted": "Predicted (mean)",
+            "position": "Position", "price": "Price", "percentile": "Percentile",
+            "active_customers": "Active", "equity": "Equity (current owner)",
+            "equity_transferred": "Equity after transfer",
+        },
+        "zh": {
+            "cohort": "客户群", "customers": "客户数", "share": "占全部客户",
+            "check": "问题", "group": "类别", "failed": "记录数", "unit": "单位",
+            "share_of_customers": "涉及客户占比", "share_of_revenue": "涉及收入占比",
+            "severity": "严重程度", "treatment": "处理方式",
+            "covariate": "因素", "hazard_ratio": "风险比", "ci": "95% 置信区间", "p": "p 值",
+            "tier": "价值层级", "customer_share": "客户占比", "revenue": "累计收入",
+            "revenue_share": "收入占比", "clv": "客户终身价值", "clv_share": "价值占比",
+            "mean_clv": "人均客户终身价值",
+            "step": "项目", "amount": "金额",
+            "frequency": "校准期复购次数", "actual": "实际（人均）", "predicted": "预测（人均）",
+            "position": "立场", "price": "价格", "percentile": "分位",
+            "active_customers": "活跃客户", "equity": "客户资产（现东家）",
+            "equity_transferred": "转让后客户资产",
+        },
+    },
+}
+"""Human-readable labels of the identifiers stages return (check names, cohorts, bridge
+steps, risks, covariates, table columns), per kind and language. English labels left empty
+fall back to the stage's own label (the value module labels its bridge and tornado in
+English) or to a tidied identifier."""
+
+
+def label(lang: str, kind: str, key: object, default: str | None = None) -> str:
+    """The label of identifier ``key`` of ``kind`` in ``lang``.
+
+    Falls back to ``default`` (a stage's own label) and then to the identifier with
+    underscores turned into spaces, so a new identifier never breaks a brief.
+
+    Examples
+    --------
+    >>> label("zh", "check", "dummy_phone")
+    '虚假手机号'
+    >>> label("en", "cohort", "transferable")
+    'Transfer consent given'
+    >>> label("en", "bridge", "gross_equity", default="Gross customer equity")
+    'Gross customer equity'
+    """
+    table = LABELS.get(kind, {}).get(_check_lang(lang), {})
+    name = str(key)
+    if name in table:
+        return table[name]
+    if default is not None:
+        return default
+    return name.replace("_", " ")
+
+
+def covariate_label(lang: str, name: str, reference: dict[str, str] | None = None) -> str:
+    """A design column of the churn model as a reader says it: ``channel[offline]`` ->
+    ``Channel: offline (vs search)``."""
+    if "[" in name and name.endswith("]"):
+        covariate, level = name[:-1].split("[", 1)
+        sep = "：" if lang == "zh" else ": "
+        text_ = f"{label(lang, 'covariate', covariate)}{sep}{label(lang, 'level', level)}"
+        if reference and covariate in reference:
+            ref = label(lang, "level", reference[covariate])
+            text_ += f"（对比：{ref}）" if lang == "zh" else f" (vs {ref})"
+        return text_
+    return label(lang, "covariate", name)
+
+
+def format_money_exact(value: float | None, lang: str) -> str:
+    """Money for tables: ``¥1,234,567`` (negative ``−¥17,879``), whole yuan."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return text(lang, "missing_value") if lang in LANGS else "–"
+    sign = "−" if value < 0 else ""
+    return f"{sign}¥{abs(value):,.0f}"

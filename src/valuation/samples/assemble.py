@@ -56,8 +56,14 @@ def _as_raw(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 @dataclass
 class _Tally:
-    """Counts of the exported tables, accumulated chunk by chunk."""
+    """Counts of the exported tables, accumulated chunk by chunk.
 
+    ``active`` counts, per calendar month, the known customers with an order or an activity
+    event dated on or before ``as_of`` (planted future-dated records are left out, so the
+    months stop at the as-of month, as in :func:`valuation.activity.monthly_activity_panel`).
+    """
+
+    as_of: pd.Timestamp
     rows: Counter = field(default_factory=Counter)
     revenue: float = 0.0
     refunds: float = 0.0
@@ -65,6 +71,18 @@ class _Tally:
     order_max: pd.Timestamp | None = None
     active: Counter = field(default_factory=Counter)
     pii: Counter = field(default_factory=Counter)
+    students: int = 0
+    follow_on_buyers: int = 0
+    follow_on_purchases: int = 0
+
+    def add_latent(self, latent: pd.DataFrame | None) -> None:
+        """Follow-on purchases of the simulated students (bootcamp only)."""
+        if latent is None or "follow_on_arrivals" not in latent:
+            return
+        arrivals = latent["follow_on_arrivals"].to_numpy()
+        self.students += len(arrivals)
+        self.follow_on_buyers += int((arrivals > 0).sum())
+        self.follow_on_purchases += int(arrivals.sum())
 
     def add(self, tables: dict[str, pd.DataFrame], known_ids: pd.Series, pii: pd.Series) -> None:
         for name, frame in tables.items():
@@ -80,7 +98,7 @@ class _Tally:
             orders[["customer_id", "order_date"]].set_axis(["customer_id", "date"], axis=1),
             tables["activity"][["customer_id", "event_date"]].set_axis(["customer_id", "date"], axis=1),
         ])
-        events = events[events["customer_id"].isin(known_ids)]
+        events = events[events["customer_id"].isin(known_ids) & (events["date"] <= self.as_of)]
         month = np.datetime_as_string(events["date"].to_numpy(dtype="datetime64[M]"), unit="M")
         pairs = pd.DataFrame({"c": events["customer_id"].to_numpy(), "m": month}).drop_duplicates()
         self.active.update(pairs["m"].value_counts().to_dict())
@@ -113,7 +131,7 @@ class TargetBuild:
         self._check_burst(final)
         self.customers = _as_raw(final, "customers")
         self._known_ids = self.customers["customer_id"]
-        self._tally = _Tally()
+        self._tally = _Tally(pd.Timestamp(self.spec.as_of))
         self.ground_truth: dict | None = None
 
     def _check_burst(self, final: pd.DataFrame) -> None:
@@ -149,6 +167,7 @@ class TargetBuild:
             cust = pop.iloc[rows].reset_index(drop=True)
             rng = np.random.default_rng(seed_sequence(self.seed, spec.name, 100 + k))
             chunk = simulate(rng, spec, cust)
+            self._tally.add_latent(chunk.latent)
             orphans = chunk.orders.iloc[:0].assign(customer_id=pd.Series(dtype="string"))
             if k == 0 and self.defects:
                 clean = ~carrier_rows[rows] & ~burst_day[rows]
@@ -202,6 +221,22 @@ class TargetBuild:
         }
         return {check: int(counts[check]) for check in CHECKS}
 
+    def _generator_truth(self) -> dict:
+        """The generating processes, with the realised follow-on purchases of the bootcamp."""
+        truth = generator_truth(self.spec)
+        t = self._tally
+        if "follow_on" in truth:
+            truth["follow_on"]["observed"] = {
+                "students": t.students,
+                "students_with_follow_on": t.follow_on_buyers,
+                "share_with_follow_on": round(t.follow_on_buyers / max(t.students, 1), 4),
+                "follow_on_purchases": t.follow_on_purchases,
+                "note": ("simulated students (burst signups included, future-dated records "
+                         "excluded); a purchase is one enrolment, paid in one order or in "
+                         "instalments"),
+            }
+        return truth
+
     def _truth(self) -> dict:
         spec, t = self.spec, self._tally
         date = lambda d: None if d is None else pd.Timestamp(d).strftime("%Y-%m-%d")  # noqa: E731
@@ -225,7 +260,7 @@ class TargetBuild:
                 "order_date_max": date(t.order_max),
             },
             "activity": {"active_customers_by_month": dict(sorted(t.active.items()))},
-            "generator": generator_truth(spec),
+            "generator": self._generator_truth(),
             "defects": self._defect_counts(),
             "defect_detail": {
                 "signup_burst_day": spec.burst_day.isoformat() if self.plan.burst_extra else None,

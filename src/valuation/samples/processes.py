@@ -127,3 +127,35 @@ def poisson_event_days(
     owner = group_index(k)
     offset = np.floor(rng.random(owner.size) * length[owner]).astype(np.int64)
     return owner, start[owner].astype(np.int64) + offset
+
+
+def poisson_gamma_arrivals(
+    rng: np.random.Generator, window: np.ndarray, r: float, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival times of a Poisson process with gamma heterogeneity (the NBD model).
+
+    Each owner ``i`` buys at the arrivals of a Poisson process of rate
+    ``lambda_i ~ Gamma(r, rate=alpha)`` on ``[0, window[i])``. Given ``K_i`` arrivals their
+    times are uniform, so the count in a window of length ``T`` is negative binomial:
+    ``P(K = 0) = (alpha / (alpha + T))^r`` and ``E[K] = r T / alpha``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    window : ndarray of float
+        Length of each owner's window (same unit as ``1/alpha``); negative means empty.
+    r, alpha : float
+        Shape and rate of the gamma distribution of the purchase rates.
+
+    Returns
+    -------
+    owner, times : ndarray
+        Owner index and time (from the window's start) of every arrival, sorted by owner
+        then time.
+    """
+    window = np.maximum(np.asarray(window, dtype=float), 0.0)
+    lam = rng.gamma(r, 1.0 / alpha, size=window.size)
+    owner = group_index(rng.poisson(lam * window))
+    times = rng.random(owner.size) * window[owner]
+    order = np.lexsort((times, owner))
+    return owner[order], times[order]

@@ -7,7 +7,9 @@ tables keyed by ``_row`` (the customer's position in the chunk) with integer day
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,8 @@ import pandas as pd
 from valuation.samples import processes as proc
 from valuation.samples import vocab
 from valuation.samples.population import day_number
-from valuation.samples.specs import TargetSpec
+from valuation.samples.specs import (BOOTCAMP_FOLLOW_ONS, BOOTCAMP_PUPIL_FOLLOW_ONS, FollowOn,
+                                     TargetSpec)
 
 SCORE_WEIGHTS = np.array([0.05, 0.08, 0.17, 0.35, 0.35])
 PII_SHARES = {"phone": 0.03, "email": 0.02, "name": 0.02}
@@ -28,6 +31,7 @@ class Chunk:
     orders: pd.DataFrame  # _row, day, course, category, amount, refund, plan
     activity: pd.DataFrame  # _row, day, type, count
     feedback: pd.DataFrame  # _row, day, score, text, pii
+    latent: pd.DataFrame | None = None  # per customer row: hidden draws (for tests only)
 
 
 def aggregate_events(rows: list[np.ndarray], days: list[np.ndarray], kinds: list[str]) -> pd.DataFrame:
@@ -186,7 +190,8 @@ def bootcamp_design(cust: pd.DataFrame, course: np.ndarray, first_value: np.ndar
 
 
 def simulate_bootcamp(rng: np.random.Generator, spec: TargetSpec, cust: pd.DataFrame) -> Chunk:
-    """One big-ticket course each, instalments, refunds, Weibull-PH lifetime with covariates."""
+    """One big-ticket course each, instalments, refunds, Weibull-PH lifetime with covariates,
+    and follow-on purchases while alive (:func:`bootcamp_follow_ons`)."""
     g = spec.generator
     surv = g["survival"]
     n = len(cust)
@@ -230,11 +235,129 @@ def simulate_bootcamp(rng: np.random.Generator, spec: TargetSpec, cust: pd.DataF
         r, d = proc.poisson_event_days(rng, signup, length, rate)
         rows.append(r)
         days.append(d)
-    activity = aggregate_events(rows, days, ["attendance", "login"])
     # One course survey per student in her first week (while alive): the satisfaction score.
     fday = signup + np.floor(rng.random(n) * np.minimum(life, 7.0)).astype(np.int64)
     feedback = _feedback(rng, cust, np.arange(n), np.minimum(fday, as_of), satisfaction)
-    return Chunk(orders, activity, feedback)
+    # Follow-on products bought while alive (drawn last: the draws above stay as they were).
+    follow = bootcamp_follow_ons(rng, g, signup, life, pupil, as_of)
+    orders = pd.concat([orders, follow.orders], ignore_index=True)
+    orders = orders.sort_values(["_row", "day"], kind="stable").reset_index(drop=True)
+    rows[0] = np.concatenate([rows[0], follow.attendance_rows])
+    days[0] = np.concatenate([days[0], follow.attendance_days])
+    activity = aggregate_events(rows, days, ["attendance", "login"])
+    latent = pd.DataFrame({"_row": np.arange(n), "life_days": life,
+                           "follow_on_weeks": follow.window_weeks,
+                           "follow_on_arrivals": follow.arrivals})
+    return Chunk(orders, activity, feedback, latent)
+
+
+@dataclass
+class FollowOns:
+    """Follow-on purchases of a chunk of bootcamp students (see :func:`bootcamp_follow_ons`)."""
+
+    orders: pd.DataFrame  # _row, day, course, category, amount, refund, plan
+    attendance_rows: np.ndarray
+    attendance_days: np.ndarray
+    window_weeks: np.ndarray  # per student: length of the follow-on purchase window
+    arrivals: np.ndarray  # per student: follow-on purchases (enrolments, not payments)
+
+
+def _product_table(products: tuple[FollowOn, ...]) -> dict[str, np.ndarray]:
+    return {
+        "course": np.array([p.course.name for p in products], dtype=object),
+        "category": np.array([p.course.category for p in products], dtype=object),
+        "price": np.array([p.course.price for p in products]),
+        "days": np.array([p.course_days for p in products], dtype=float),
+        "instalments": np.array([p.instalments for p in products]),
+    }
+
+
+def bootcamp_follow_ons(
+    rng: np.random.Generator, g: Mapping[str, Any], signup: np.ndarray, life: np.ndarray,
+    pupil: np.ndarray, as_of: int,
+) -> FollowOns:
+    """Follow-on purchases of bootcamp students: NBD arrivals while alive, products, payments.
+
+    Each student buys follow-on products at the arrivals of a Poisson process of rate
+    ``lambda ~ Gamma(r, rate=alpha)`` per week, running from the day after signup while she
+    is alive and up to ``as_of``: a window of ``min(life, as_of - signup) - 1`` days, an
+    arrival at ``t`` weeks is dated ``signup + 1 + floor(7 t)``, so every follow-on order is
+    strictly after signup, on or before her latent death day and before ``as_of``.
+
+    Adults pick a product of :data:`BOOTCAMP_FOLLOW_ONS` and pupils one of
+    :data:`BOOTCAMP_PUPIL_FOLLOW_ONS` by weight (with replacement). The first purchase of an
+    instalment-eligible product is paid in 3 or 6 monthly instalments with probability
+    ``instalment_share``; instalment ``j`` is paid on day ``30 j`` of the plan while alive and
+    by ``as_of``. A full-price follow-on is fully refunded with probability
+    ``full_refund_share`` when the student dies within ``full_refund_within_days`` of buying
+    it. Lessons of a product with ``course_days`` are attended like the main course's, while
+    alive and by ``as_of``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    g : mapping
+        The bootcamp's ``generator`` settings (``follow_on``, ``attendance_per_week``).
+    signup, life : ndarray
+        Signup day numbers and latent lifetimes (days) of the students.
+    pupil : ndarray of bool
+        Students under 14 at signup.
+    as_of : int
+        Day number of the data's as-of date.
+
+    Returns
+    -------
+    FollowOns
+        Orders (internal columns, ``_row`` = student position), lesson days, and per student
+        the purchase window (weeks) and the number of follow-on purchases.
+    """
+    fo = g["follow_on"]
+    n = len(signup)
+    window_days = np.maximum(np.minimum(life, (as_of - signup).astype(float)) - 1.0, 0.0)
+    window_weeks = window_days / 7.0
+    owner, t = proc.poisson_gamma_arrivals(rng, window_weeks, fo["r"], fo["alpha"])
+    arrivals = np.bincount(owner, minlength=n)
+    offset = 1 + np.floor(7.0 * t).astype(np.int64)
+    # Products: pupils from their own pool; the table stacks the adult then the pupil pool.
+    pools = (BOOTCAMP_FOLLOW_ONS, BOOTCAMP_PUPIL_FOLLOW_ONS)
+    table = _product_table(pools[0] + pools[1])
+    adult_w, young_w = (np.array([p.weight for p in pool]) for pool in pools)
+    adult_pick = rng.choice(len(adult_w), size=owner.size, p=adult_w / adult_w.sum())
+    young_pick = len(adult_w) + rng.choice(len(young_w), size=owner.size, p=young_w / young_w.sum())
+    pick = np.where(pupil[owner], young_pick, adult_pick)
+    attr = {k: v[pick] for k, v in table.items()}
+    # Instalments: only on a student's first purchase of an eligible product, so the
+    # instalments of one enrolment are the only rows sharing (customer, course, "instalment").
+    key = pd.DataFrame({"o": owner, "c": attr["course"]})
+    first_of_product = ~key.duplicated().to_numpy()
+    k = np.where(attr["instalments"].astype(bool) & first_of_product
+                 & (rng.random(owner.size) < fo["instalment_share"]),
+                 rng.choice(np.array(fo["instalment_counts"]), size=owner.size), 1)
+    remaining = life[owner] - offset  # > 0: days alive after buying
+    pay_owner = proc.group_index(k)
+    j = proc.rank_within_group(pay_owner)
+    start = signup[owner] + offset
+    pay_day = start[pay_owner] + 30 * j
+    keep = ((j == 0) | (30 * j <= remaining[pay_owner])) & (pay_day <= as_of)
+    pay_owner, j, pay_day = pay_owner[keep], j[keep], pay_day[keep]
+    price = attr["price"][pay_owner]
+    parts = k[pay_owner]
+    first_value = np.round(price / parts, 2)
+    amount = np.where(j == parts - 1, price - first_value * (parts - 1), first_value)
+    refund = np.zeros(pay_owner.size)
+    early = (parts == 1) & (remaining[pay_owner] <= fo["full_refund_within_days"])
+    early &= rng.random(pay_owner.size) < fo["full_refund_share"]
+    refund[early] = amount[early]
+    orders = pd.DataFrame({
+        "_row": owner[pay_owner], "day": pay_day, "course": attr["course"][pay_owner],
+        "category": attr["category"][pay_owner], "amount": np.round(amount, 2),
+        "refund": np.round(refund, 2), "plan": np.where(parts > 1, "instalment", "full"),
+    })
+    # Lessons of the follow-on courses, while alive and by as_of.
+    length = np.minimum(np.minimum(attr["days"], remaining.astype(float)),
+                        (as_of - start + 1).astype(float))
+    a_owner, a_day = proc.poisson_event_days(rng, start, length, g["attendance_per_week"] / 7.0)
+    return FollowOns(orders, owner[a_owner], a_day, window_weeks, arrivals)
 
 
 def add_years(days: np.ndarray, years: np.ndarray) -> np.ndarray:

@@ -120,6 +120,41 @@ CERT_COURSES = (
     Course("信息学奥赛提高组", "certification", 2600.0),
 )
 
+@dataclass(frozen=True)
+class FollowOn:
+    """A product a bootcamp sells to its own students after their first course.
+
+    ``course_days`` is the length of its lessons (0: a service without lessons);
+    ``instalments`` whether it may be paid in instalments; ``weight`` its share of the
+    follow-on purchases.
+    """
+
+    course: Course
+    kind: str  # advanced_course | job_placement | certification_prep
+    weight: float
+    course_days: int = 0
+    instalments: bool = False
+
+
+BOOTCAMP_FOLLOW_ONS = (
+    FollowOn(Course("Java架构师进阶课", "programming", 12800.0), "advanced_course", 0.12, 56, True),
+    FollowOn(Course("大模型应用开发进阶课", "data", 14800.0), "advanced_course", 0.12, 56, True),
+    FollowOn(Course("云原生Kubernetes进阶课", "cloud", 9800.0), "advanced_course", 0.08, 56, True),
+    FollowOn(Course("红队攻防进阶课", "security", 13800.0), "advanced_course", 0.08, 56, True),
+    FollowOn(Course("就业推荐服务", "career", 4800.0), "job_placement", 0.14),
+    FollowOn(Course("高薪就业保障计划", "career", 9800.0), "job_placement", 0.08, 0, True),
+    FollowOn(Course("软考中级备考班", "certification", 2980.0), "certification_prep", 0.16, 28),
+    FollowOn(Course("PMP认证备考班", "certification", 3800.0), "certification_prep", 0.12, 28),
+    FollowOn(Course("CISP认证备考班", "certification", 4800.0), "certification_prep", 0.10, 28),
+)
+"""Follow-on products of adult students (weights sum to 1)."""
+
+BOOTCAMP_PUPIL_FOLLOW_ONS = (
+    FollowOn(Course("青少年编程进阶营", "programming", 8800.0), "advanced_course", 0.6, 56),
+    FollowOn(Course("信息学奥赛CSP-J备考班", "certification", 3600.0), "certification_prep", 0.4, 28),
+)
+"""Follow-on products of pupils under 14 (no job services, no instalments)."""
+
 BOOTCAMP_LOG_HR: Mapping[str, float] = MappingProxyType({
     "channel[wechat]": 0.20, "channel[douyin]": 0.45, "channel[referral]": -0.35,
     "channel[offline]": -0.25, "channel[partner]": 0.15,
@@ -173,6 +208,11 @@ BOOTCAMP = TargetSpec(
             "log_hazard_ratios": dict(BOOTCAMP_LOG_HR),
         },
         "course_days": 84, "attendance_per_week": 1.5, "logins_per_week": 0.7,
+        "follow_on": {
+            "r": 1.0, "alpha": 45.0, "time_unit": "W",
+            "instalment_share": 0.35, "instalment_counts": (3, 6),
+            "full_refund_share": 0.5, "full_refund_within_days": 14,
+        },
     },
 )
 

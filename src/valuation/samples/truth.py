@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from valuation.samples.specs import BOOTCAMP_LOG_HR, TargetSpec
+from valuation.samples.specs import (BOOTCAMP_FOLLOW_ONS, BOOTCAMP_LOG_HR,
+                                     BOOTCAMP_PUPIL_FOLLOW_ONS, FollowOn, TargetSpec)
 
 COVARIATES: dict[str, str] = {
     "channel": "customers.channel, one dummy per level; reference level 'search'",
@@ -32,6 +33,53 @@ def sbg_retention(alpha: float, beta: float, periods: int) -> list[float]:
     return out
 
 
+def _products(products: tuple[FollowOn, ...]) -> list[dict]:
+    total = sum(p.weight for p in products)
+    return [{"course": p.course.name, "category": p.course.category, "kind": p.kind,
+             "price": p.course.price, "weight": round(p.weight / total, 6),
+             "course_days": p.course_days, "instalments": p.instalments} for p in products]
+
+
+def follow_on_truth(fo: dict) -> dict:
+    """The follow-on purchase process of the bootcamp, as written to ``ground_truth.json``."""
+    r, alpha = fo["r"], fo["alpha"]
+    return {
+        "model": "poisson_gamma_while_alive",
+        "r": r,
+        "alpha": alpha,
+        "time_unit": fo["time_unit"],
+        "mean_rate_per_week": round(r / alpha, 6),
+        "process": ("each student buys follow-on products at the arrivals of a Poisson process "
+                    f"of rate lambda ~ Gamma(r={r}, rate alpha={alpha}) per week, independent "
+                    "of her covariates and of her latent lifetime; the process runs while she "
+                    "is alive (the survival block's latent Weibull-PH lifetime) and before as_of"),
+        "window": ("from the day after signup for min(lifetime, as_of - signup) - 1 days; an "
+                   "arrival at t weeks is dated signup + 1 + floor(7 t), so no follow-on is "
+                   "on the signup day, after the latent death day or after as_of"),
+        "count_distribution": ("negative binomial given the window T (weeks): "
+                               "P(K=0) = (alpha/(alpha+T))^r, E[K] = r T / alpha"),
+        "products": _products(BOOTCAMP_FOLLOW_ONS),
+        "pupil_products": _products(BOOTCAMP_PUPIL_FOLLOW_ONS),
+        "product_choice": "by weight, with replacement (pupils under 14 from pupil_products)",
+        "instalments": {
+            "share": fo["instalment_share"],
+            "counts": list(fo["instalment_counts"]),
+            "rule": ("only a student's first purchase of a product marked instalments; payment "
+                     "j (0-based) on the purchase day + 30 j while alive and by as_of; equal "
+                     "payments rounded to the fen, the last one takes the rest"),
+        },
+        "refunds": (f"a full-price follow-on is fully refunded with probability "
+                    f"{fo['full_refund_share']} when the student dies within "
+                    f"{fo['full_refund_within_days']} days of buying it"),
+        "activity": ("lessons of a product with course_days > 0 are attended like the main "
+                     "course (attendance_per_week) from the purchase day, while alive and by "
+                     "as_of; no feedback is asked after a follow-on"),
+        "covariates_unchanged": ("follow-ons never precede the main course's first payment, "
+                                 "so the earliest order and earliest feedback of the survival "
+                                 "covariates are those of the main course"),
+    }
+
+
 def generator_truth(spec: TargetSpec) -> dict:
     """The generating processes of a target, as written to ``ground_truth.json``."""
     g = spec.generator
@@ -55,17 +103,20 @@ def generator_truth(spec: TargetSpec) -> dict:
                 "hazard": "h(t|x) = shape/scale (t/scale)^(shape-1) exp(x'beta), t in days since signup",
                 "covariates": COVARIATES,
                 "reference_levels": {"channel": "search", "category": "programming", "age_band": "18-24"},
-                "lifetime_signs": ("activity (attendance during the 84-day course, logins) occurs "
-                                   "only while alive; instalments are paid only while alive; the "
-                                   "last activity is at most the latent death day"),
+                "lifetime_signs": ("activity (attendance during the 84-day course and during "
+                                   "follow-on courses, logins) occurs only while alive; "
+                                   "instalments and follow-on orders are paid only while alive; "
+                                   "the last activity and the last order are at most the latent "
+                                   "death day"),
                 "recovery_recipe": ("duration = last activity date (signup if none) - signup date "
                                     "in days; event = as_of - last activity > 90 days"),
             },
             "course_days": g["course_days"],
             "attendance_per_week": g["attendance_per_week"],
             "logins_per_week": g["logins_per_week"],
-            "refunds": ("full refund (70%) if the latent lifetime is <= 14 days, partial (50%) if "
-                        "14-56 days, only for full-payment plans"),
+            "refunds": ("main course: full refund (70%) if the latent lifetime is <= 14 days, "
+                        "partial (50%) if 14-56 days, only for full-payment plans"),
+            "follow_on": follow_on_truth(g["follow_on"]),
         }
     sbg = g["sbg"]
     return {

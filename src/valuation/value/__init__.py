@@ -5,22 +5,28 @@
 >>> result.to_json_dict()  # doctest: +SKIP
 
 Modules: :mod:`~valuation.value.assumptions`, :mod:`~valuation.value.streams` (purchase and
-membership revenue per period), :mod:`~valuation.value.retention` (change-of-owner shock),
-:mod:`~valuation.value.equity`, :mod:`~valuation.value.bridge`,
+membership revenue per period, and the stream protocol), :mod:`~valuation.value.fallback`
+(the simple purchase method when BG/NBD cannot be fitted),
+:mod:`~valuation.value.instalments` (outstanding instalments),
+:mod:`~valuation.value.retention` (change-of-owner shock), :mod:`~valuation.value.equity`,
+:mod:`~valuation.value.bridge`, :mod:`~valuation.value.newton` (one-step bootstrap refits),
 :mod:`~valuation.value.uncertainty`, :mod:`~valuation.value.sensitivity`,
+:mod:`~valuation.value.acquisitions` (optional future acquisitions),
 :mod:`~valuation.value.negotiation`, :mod:`~valuation.value.result`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from valuation.value.acquisitions import AcquisitionValue, acquisition_value
 from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS, Assumptions
 from valuation.value.bridge import BridgeInputs, bridge_amounts, value_bridge
-from valuation.value.equity import CustomerBase, cohort_equity
+from valuation.value.equity import STREAM_COLUMNS, CustomerBase, cohort_equity
 from valuation.value.negotiation import (
     agreement_zone,
     earn_out,
@@ -41,8 +47,9 @@ from valuation.value.sensitivity import (
 from valuation.value.uncertainty import UncertaintyResult, bootstrap_value
 
 __all__ = [
-    "Assumptions", "BridgeInputs", "CustomerBase", "UncertaintyResult", "ValuationResult",
-    "bootstrap_value", "bridge_amounts", "cohort_equity", "valuate", "value_bridge",
+    "AcquisitionValue", "Assumptions", "BridgeInputs", "CustomerBase", "UncertaintyResult",
+    "ValuationResult", "acquisition_value", "bootstrap_value", "bridge_amounts",
+    "cohort_equity", "valuate", "value_bridge",
 ]
 
 
@@ -52,8 +59,35 @@ def _model_summary(base: CustomerBase) -> dict:
         out[role] = {"model": type(model).__name__,
                      "params": {k: float(v) for k, v in dict(model.params_).items()},
                      "standard_errors": {k: float(v)
-                                         for k, v in dict(model.standard_errors_).items()}}
+                                         for k, v in dict(model.standard_errors_).items()},
+                     "fit_notes": list(getattr(model, "fit_notes_", []) or [])}
+    for name, stream in base.streams_.items():
+        if hasattr(stream, "summary"):
+            out[name] = {"model": stream.method, **stream.summary()}
     return out
+
+
+def _stream_table(base: CustomerBase, values: pd.DataFrame) -> pd.DataFrame:
+    """Equity of all customers per stream, with the method behind it."""
+    rows = []
+    for name, column in STREAM_COLUMNS.items():
+        stream = base.streams_.get(name)
+        rows.append({"stream": name, "equity": float(values[column].sum()),
+                     "method": stream.method if stream is not None else "none",
+                     "label": stream.label if stream is not None else "not present"})
+    return pd.DataFrame(rows).set_index("stream")
+
+
+def _expected_active(base: CustomerBase, assumptions: Assumptions, eligible: int,
+                     retained: float) -> dict:
+    """Expected active customers 12 months on: all customers under the current owner (the
+    retention curve) and the transferable ones after the change of owner (the earn-out's
+    expected retained count)."""
+    active = int(base.customers_["active"].sum())
+    s12 = float(base.retention(assumptions.inactivity_days).survival([1.0])[0])
+    return {"active_now": active, "all_current_owner": active * s12,
+            "transferable_active_now": eligible, "transferable_after_transfer": retained,
+            "retention_12m": s12}
 
 
 def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replicates: int | None = None,
@@ -71,7 +105,9 @@ def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replica
     replicates : int, optional
         Overrides ``params.uncertainty.bootstrap_replicates``.
     acquisitions_value : float, optional
-        Value of future acquisitions to show in the bridge (off by default; labelled).
+        Overrides the value of future acquisitions (else computed from
+        ``params.deal.acquisitions``; off when neither is given). Shown as a labelled line
+        after the value of the transferable base, never mixed into it.
     models : mapping, optional
         Unfitted templates by role (``purchase``, ``spend``, ``membership``); default
         ``BetaGeo``, ``GammaGamma``, ``ShiftedBetaGeometric``.
@@ -91,13 +127,29 @@ def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replica
     ranges = sensitivity_ranges(params, assumptions)
     longest = max(assumptions.horizon_years, ranges["horizon_years"][1])
     models = dict(models or {})
+    extra = tuple(h for h in ranges["horizon_years"] if h <= UNLIMITED_HORIZON_YEARS)
     base = CustomerBase(models.get("purchase"), models.get("spend"), models.get("membership"),
                         max_horizon_years=min(longest, UNLIMITED_HORIZON_YEARS))
     base.fit(cleaned, params)
     # the grid must hold every horizon of the tornado exactly
-    base.edges_ = np.unique(np.concatenate([base.edges_, [h for h in ranges["horizon_years"]
+    base.edges_ = np.unique(np.concatenate([base.edges_, [h for h in extra
                                                           if h <= base.edges_[-1]]]))
-    base._cache = {}
+    notes = list(base.method_notes_)
+    acquisitions = None
+    if acquisitions_value is None and params.deal.acquisitions is not None:
+        acquisitions = acquisition_value(base.new_customer_value(assumptions),
+                                         params.deal.acquisitions, assumptions)
+        acquisitions_value = acquisitions.value
+        notes.append(
+            f"Future acquisitions INCLUDED as a separate, labelled line after the value of the "
+            f"transferable base (assumption, off by default): "
+            f"{params.deal.acquisitions.customers_per_year:,.0f} new customers a year for "
+            f"{params.deal.acquisitions.years:g} years, each worth {acquisitions.clv_new_customer:,.0f} "
+            f"CNY (margin, discounted, {assumptions.horizon_years:g}-year horizon) less "
+            f"{params.deal.acquisitions.cost_per_customer:,.0f} CNY acquisition cost.")
+    elif acquisitions_value is not None:
+        notes.append("Future acquisitions INCLUDED as a separate, labelled line (value given "
+                     "by the caller; assumption, off by default).")
     inputs = BridgeInputs(
         haircut=float(quality.haircut),
         notification_cost_per_customer=float(params.deal.notification_cost_per_customer),
@@ -108,13 +160,15 @@ def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replica
     values = base.customer_values(assumptions)
     customers = base.customers_
     bridge = value_bridge(values, customers, inputs, quality_score=float(quality.score))
-    point = float(bridge["amount"].iloc[-1])
+    point = float(bridge.set_index("step").loc["transferable_value", "amount"])
     n_rep = params.uncertainty.bootstrap_replicates if replicates is None else replicates
-    unc = bootstrap_value(base, assumptions, inputs, replicates=n_rep,
+    # the range is of existing customers only: acquisitions never enter the replicates
+    existing = dataclasses.replace(inputs, acquisitions_value=None)
+    unc = bootstrap_value(base, assumptions, existing, replicates=n_rep,
                           seed=params.uncertainty.seed, progress=progress)
 
     def value_of(a: Assumptions) -> float:
-        return transferable_value(base, a, inputs)
+        return transferable_value(base, a, existing)
 
     torn = tornado(value_of, assumptions, ranges)
     grid = scenario_grid(value_of, assumptions, *default_grid_axes(assumptions, ranges))
@@ -149,20 +203,28 @@ def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replica
         tornado=torn,
     )
     equity = cohort_equity(values, customers)
-    streams = pd.DataFrame({
-        "equity": [float(values["clv_purchase"].sum()), float(values["clv_membership"].sum())],
-    }, index=pd.Index(["purchases", "memberships"], name="stream"))
-    notes = [
+    streams = _stream_table(base, values)
+    refits = unc.replicates["refit"].value_counts()
+    notes += [
         "Change-of-owner attrition applied through the Kaplan-Meier residual retention curve "
         "as a proportional-hazards shock (valuation.value.retention).",
-        "Range: customer bootstrap with refits plus parameter draws, added (conservative).",
+        "Range: customer bootstrap with refits plus parameter draws, added (conservative). "
+        f"Refits of the {n_rep} replicate(s): " + (", ".join(
+            f"{count} {how}" for how, count in refits.items()) or "none") +
+        " (newton = one Newton step from the point estimate on the resampled likelihood; "
+        "refit = full refit; exact = closed-form re-estimation).",
     ]
-    if acquisitions_value is not None:
-        notes.append("Future acquisitions are INCLUDED in the bridge (assumption; off by default).")
     return ValuationResult(
         target=params.target, side=params.deal.side, assumptions=assumptions.to_dict(),
         equity=equity, streams=streams, bridge=bridge, value=point, range=unc.percentiles,
         replicates=unc.replicates, tornado=torn, scenario_grid=grid, concentration_top=top,
         concentration_segments=segments, positions=positions, zone=zone, price_checks=checks,
-        earn_out=eo_dict, risks=risks, models=_model_summary(base), notes=notes,
+        earn_out=eo_dict, risks=risks, models=_model_summary(base), method_notes=notes,
+        purchase_method=(base.purchase_.method if base.purchase_ is not None else "none"),
+        purchase_fallback_reason=base.purchase_fallback_reason_,
+        acquisitions=(acquisitions.to_dict() if acquisitions is not None else
+                      ({"value": acquisitions_value, "label": inputs.acquisitions_label}
+                       if acquisitions_value is not None else None)),
+        expected_active_12m=_expected_active(base, assumptions, active_trans,
+                                             eo_dict["expected_retained"]),
     )

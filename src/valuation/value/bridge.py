@@ -12,11 +12,12 @@ Steps, each with an amount (CNY, signed) and an explanation:
 5. notification cost (PIPL Art. 22: every transferred customer is told the new owner's name
    and contact) times the transferable customers;
 6. integration cost;
-7. optional: future acquisitions (off by default; labelled when on);
-8. the value of the transferable base = the sum of the steps above.
+7. the value of the transferable base (existing customers) = the sum of the steps above;
+8. optional, AFTER that total and never mixed into it: future acquisitions (off by default;
+   labelled as an assumption when on) and the value including them.
 
-Amounts are rounded to the cent once, step by step, and the total is the exact sum of the
-rounded steps (integer cents), so the bridge adds up exactly.
+Amounts are rounded to the cent once, step by step, and each total is the exact sum of the
+rounded steps before it (integer cents), so the bridge adds up exactly.
 """
 
 from __future__ import annotations
@@ -62,15 +63,18 @@ def bridge_amounts(clv: np.ndarray, clv_transferred: np.ndarray, transferable: n
 
     Returns
     -------
-    dict step name -> amount, including ``final``.
+    dict step name -> amount, including ``final`` (existing customers; acquisitions never
+    in it) and, when acquisitions are on, ``future_acquisitions`` and ``with_acquisitions``.
     """
     w = np.ones(len(clv)) if weights is None else np.asarray(weights, float)
-    t = np.asarray(transferable, bool)
+    wt = w * np.asarray(transferable, bool)
     keep = 1.0 - inputs.haircut
-    gross = float(w @ clv)
-    trans = float(w[t] @ clv[t])
-    trans_after = float(w[t] @ clv_transferred[t])
-    n_trans = float(w[t].sum())
+    clv = np.asarray(clv, float)
+    # einsum, not BLAS dot: see valuation.models._mle.wdot
+    gross = float(np.einsum("i,i->", w, clv))
+    trans = float(np.einsum("i,i->", wt, clv))
+    trans_after = float(np.einsum("i,i->", wt, np.asarray(clv_transferred, float)))
+    n_trans = float(wt.sum())
     steps = {
         "gross_equity": gross,
         "quality_haircut": -inputs.haircut * gross,
@@ -79,9 +83,10 @@ def bridge_amounts(clv: np.ndarray, clv_transferred: np.ndarray, transferable: n
         "notification_cost": -inputs.notification_cost_per_customer * n_trans,
         "integration_cost": -inputs.integration_cost,
     }
+    steps["final"] = sum(steps.values())
     if inputs.acquisitions_value is not None:
         steps["future_acquisitions"] = float(inputs.acquisitions_value)
-    steps["final"] = sum(steps.values())
+        steps["with_acquisitions"] = steps["final"] + steps["future_acquisitions"]
     return steps
 
 
@@ -102,9 +107,11 @@ def value_bridge(values: pd.DataFrame, customers: pd.DataFrame, inputs: BridgeIn
 
     Returns
     -------
-    DataFrame with columns ``step, label, amount, amount_cents, kind, explanation``; the last
-    row (kind ``total``) is the value of the transferable base and equals the sum of the
-    others exactly (in cents).
+    DataFrame with columns ``step, label, amount, amount_cents, kind, explanation``; the row
+    ``transferable_value`` (kind ``total``) is the value of the transferable base and equals
+    the sum of the rows above it exactly (in cents); with acquisitions on, two rows follow it:
+    ``future_acquisitions`` (kind ``assumption``) and ``value_with_acquisitions`` (kind
+    ``total_with_assumption``, the exact sum of the two).
     """
     transferable = customers["transferable"].reindex(values.index).fillna(False).to_numpy(bool)
     raw = bridge_amounts(values["clv"].to_numpy(float), values["clv_transferred"].to_numpy(float),
@@ -137,14 +144,22 @@ def value_bridge(values: pd.DataFrame, customers: pd.DataFrame, inputs: BridgeIn
     rows = []
     cents_total = 0
     for step, amount in raw.items():
-        if step == "final":
+        if step in ("final", "future_acquisitions", "with_acquisitions"):
             continue
         cents = int(np.round(amount * 100))
         cents_total += cents
         label, explanation = text[step]
-        kind = "start" if step == "gross_equity" else (
-            "assumption" if step == "future_acquisitions" else "adjustment")
+        kind = "start" if step == "gross_equity" else "adjustment"
         rows.append((step, label, cents / 100, cents, kind, explanation))
-    rows.append(("transferable_value", "Value of the transferable base", cents_total / 100,
-                 cents_total, "total", "Sum of all steps above."))
+    rows.append(("transferable_value", "Value of the transferable base (existing customers)",
+                 cents_total / 100, cents_total, "total", "Sum of all steps above."))
+    if "future_acquisitions" in raw:
+        cents = int(np.round(raw["future_acquisitions"] * 100))
+        label, explanation = text["future_acquisitions"]
+        rows.append(("future_acquisitions", label, cents / 100, cents, "assumption", explanation))
+        rows.append(("value_with_acquisitions",
+                     "Value including future acquisitions [assumption]",
+                     (cents_total + cents) / 100, cents_total + cents, "total_with_assumption",
+                     "Value of the transferable base plus the assumed future acquisitions; "
+                     "not a value of existing customers."))
     return pd.DataFrame(rows, columns=list(BRIDGE_COLUMNS))

@@ -1,9 +1,10 @@
 """Customer equity: per-customer value of the existing base, per consent cohort.
 
 :class:`CustomerBase` fits the revenue streams of one target on its cleaned analysis tables
-(a non-contractual purchase stream on the non-membership orders, plus a membership stream
-when ``economics.membership_fee`` is set, so membership fees are never counted twice) and the
-base's residual retention curve. :meth:`CustomerBase.customer_values` then gives, for any
+(a non-contractual purchase stream on the non-membership orders, or its fallback; a
+membership stream when ``economics.membership_fee`` is set, so membership fees are never
+counted twice; outstanding instalments of running payment plans) and the base's residual
+retention curve. :meth:`CustomerBase.customer_values` then gives, for any
 :class:`~valuation.value.assumptions.Assumptions`, each customer's
 
 * ``clv``: discounted margin over the horizon under the current owner;
@@ -17,15 +18,18 @@ Discounting is at the middle of each grid interval of :func:`~valuation.value.st
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from valuation.errors import ModelInputError
+from valuation.errors import ConvergenceError, ConvergenceWarning, ModelError, ModelInputError
 from valuation.privacy.cohorts import cohort_mask
 from valuation.tables import COHORTS
 from valuation.value.assumptions import Assumptions, UNLIMITED_HORIZON_YEARS
+from valuation.value.fallback import EmpiricalRateStream, purchase_fallback_reason
+from valuation.value.instalments import InstalmentStream, instalment_plans
 from valuation.value.retention import ResidualRetention, attrition_ratio, customer_lifetimes
 from valuation.value.streams import (
     PERIODS_PER_YEAR,
@@ -109,8 +113,23 @@ def customer_frame(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp,
     return frame
 
 
+STREAM_COLUMNS: dict[str, str] = {"purchases": "clv_purchase", "memberships": "clv_membership",
+                                  "instalments": "clv_instalment"}
+"""Value column of each stream in :meth:`CustomerBase.customer_values`."""
+
+
 class CustomerBase:
     """The fitted revenue streams and retention of one target's existing customers.
+
+    Streams (``streams_``, see the protocol in :mod:`valuation.value.streams`):
+
+    * ``purchases``: BG/NBD (or the template given) with Gamma-Gamma spend on the
+      non-membership purchases, instalment plans merged into one purchase; replaced by the
+      clearly labelled fallback :class:`~valuation.value.fallback.EmpiricalRateStream` when
+      the models cannot be trusted (``purchase_fallback_reason_`` says why);
+    * ``memberships``: sBG renewals times ``economics.membership_fee`` (when set);
+    * ``instalments``: outstanding instalments of payment plans running at ``as_of``
+      (:mod:`valuation.value.instalments`), when the data show any.
 
     Parameters
     ----------
@@ -138,9 +157,12 @@ class CustomerBase:
         tables : mapping of table name to DataFrame
             Cleaned analysis tables (``valuation.quality.clean_tables(...).tables``).
         params : DealParams
-        """
-        from valuation.features import rfm_summary
 
+        Raises
+        ------
+        ModelInputError
+            No paid order on or before ``as_of``.
+        """
         self.as_of_ = pd.Timestamp(params.as_of)
         assumptions = Assumptions.from_params(params)
         self.assumptions_ = assumptions
@@ -149,19 +171,39 @@ class CustomerBase:
         self.tables_ = tables
         self.customers_ = customer_frame(tables, self.as_of_, assumptions.inactivity_days)
         orders = net_orders(tables["orders"], self.as_of_)
+        if orders.empty:
+            raise ModelInputError(
+                f"{params.target}: no paid order on or before {params.as_of}: nothing to value"
+            )
+        self._lifetimes = {}
+        self._retention = {}
+        self.retention_ = self.retention(assumptions.inactivity_days)
         fee = params.economics.membership_fee
         is_member_order = orders["category"].astype("string").str.lower() == MEMBERSHIP_CATEGORY
+        self.method_notes_: list[str] = []
+        self.purchase_fallback_reason_ = None
         self.purchase_ = None
-        stream_orders = orders.loc[~is_member_order] if fee is not None else orders
-        stream_orders = collapse_instalments(stream_orders)
+        stream_orders = orders.loc[~is_member_order.fillna(False)] if fee is not None else orders
+        known = stream_orders["customer_token"].isin(self.customers_.index)
+        stream_orders = stream_orders.loc[known]
         if not stream_orders.empty:
-            rfm = rfm_summary(stream_orders, customer_id="customer_token", date="order_date",
-                              amount="net_amount", calibration_end=params.as_of,
-                              time_unit=params.time_unit)
-            rfm = rfm.loc[rfm.index.isin(self.customers_.index)]
-            purchase, spend = self._templates()
-            self.purchase_ = PurchaseStream(purchase, spend, PERIODS_PER_YEAR[params.time_unit])
-            self.purchase_.fit(rfm)
+            self.purchase_ = self._fit_purchases(collapse_instalments(stream_orders), params)
+        self.instalments_ = None
+        if not stream_orders.empty:
+            plans = instalment_plans(stream_orders, self.as_of_)
+            if len(plans) and plans["running"].any():
+                self.instalments_ = InstalmentStream().fit(plans, self.as_of_)
+                info = self.instalments_.summary()
+                self.method_notes_.append(
+                    f"Outstanding instalments valued: {info['running_plans']} payment plan(s) "
+                    f"running at {self.as_of_.date()}, expected outstanding "
+                    f"{info['expected_outstanding_amount']:,.0f} CNY before margin and "
+                    f"discounting (plan length inferred from the course price; payments every "
+                    f"{info['cadence_days']:.0f} days; empirical continuation rates).")
+            elif len(plans):
+                self.method_notes_.append(
+                    "Instalment plans found, none running at the valuation date: nothing "
+                    "outstanding to value.")
         self.membership_ = None
         if fee is not None:
             members = membership_table(tables["orders"], self.as_of_)
@@ -177,13 +219,54 @@ class CustomerBase:
             active_member = self.membership_.members_["active"].astype(bool).reindex(
                 self.customers_.index, fill_value=False)
             self.customers_["active"] |= active_member.to_numpy(bool)
-        self._lifetimes = {}
-        self._retention = {}
-        self.retention_ = self.retention(assumptions.inactivity_days)
         self.edges_ = time_grid(self.max_horizon_years, (assumptions.horizon_years,
                                                          assumptions.hazard_months / 12.0))
-        self._cache = {}
+        self._positions = {}
         return self
+
+    def _fit_purchases(self, orders: pd.DataFrame, params):
+        """The purchase stream: the models, or the fallback with the reason recorded."""
+        from valuation.features import rfm_summary
+
+        rfm = rfm_summary(orders, customer_id="customer_token", date="order_date",
+                          amount="net_amount", calibration_end=params.as_of,
+                          time_unit=params.time_unit)
+        rfm = rfm.loc[rfm.index.isin(self.customers_.index)]
+        repeat_buyers = int((rfm["frequency"] > 0).sum())
+        reason = purchase_fallback_reason(repeat_buyers)
+        stream = None
+        if reason is None:
+            purchase, spend = self._templates()
+            stream = PurchaseStream(purchase, spend, PERIODS_PER_YEAR[params.time_unit])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    stream.fit(rfm)
+                reason = purchase_fallback_reason(
+                    repeat_buyers, fit_notes=list(getattr(stream.purchase_model_,
+                                                          "fit_notes_", []) or []))
+            except (ConvergenceError, ModelError) as exc:
+                reason = purchase_fallback_reason(repeat_buyers, error=exc)
+        if reason is None:
+            for role, model in (("purchase", stream.purchase_model_),
+                                ("spend", stream.spend_model_)):
+                for note in getattr(model, "fit_notes_", []) or []:
+                    self.method_notes_.append(f"{role} model: {note}")
+            return stream
+        lifetimes = customer_lifetimes(orders, self.tables_.get("activity"), self.as_of_,
+                                       self.assumptions_.inactivity_days)
+        fallback = EmpiricalRateStream(self.retention_).fit(orders, lifetimes, rfm.index)
+        self.purchase_fallback_reason_ = reason
+        horizon = self.assumptions_.horizon_years
+        self.method_notes_.append(
+            f"FALLBACK purchase method: {reason}. Repeat purchases valued at the empirical "
+            f"rate of {fallback.rate_:.4f} per customer-year ({fallback.rate_events_:.0f} "
+            f"repeat purchase(s) in {fallback.rate_exposure_:,.0f} customer-years) times the "
+            f"Kaplan-Meier expected remaining lifetime of each active customer (mean "
+            f"{fallback.expected_remaining_lifetime(horizon):.2f} years within the "
+            f"{horizon:g}-year horizon) times the mean order value "
+            f"({fallback.spend_:,.0f} CNY, {fallback.summary()['spend_basis']}).")
+        return fallback
 
     def _templates(self):
         from valuation import models
@@ -208,39 +291,79 @@ class CustomerBase:
             self._retention[inactivity_days] = ResidualRetention().fit(lifetimes)
         return self._retention[inactivity_days]
 
-    # -- refits for the uncertainty --------------------------------------------------------
-    def refit(self, weights: np.ndarray) -> "CustomerBase":
-        """A copy refitted on a weighted resample of the customers (weights per customer in
-        ``customers_`` order). The retention curve is kept (it only shapes the shock)."""
+    @property
+    def streams_(self) -> dict[str, object]:
+        """The fitted streams by name (``purchases``, ``memberships``, ``instalments``)."""
+        named = {"purchases": self.purchase_, "memberships": self.membership_,
+                 "instalments": getattr(self, "instalments_", None)}
+        return {name: stream for name, stream in named.items() if stream is not None}
+
+    def _with_streams(self, streams: Mapping[str, object]) -> "CustomerBase":
         other = copy.copy(self)
-        other._cache = {}
+        other.purchase_ = streams.get("purchases")
+        other.membership_ = streams.get("memberships")
+        other.instalments_ = streams.get("instalments")
+        return other
+
+    def _stream_positions(self, name: str, stream) -> np.ndarray:
+        """Row of each of the stream's customers in ``customers_`` (cached per stream)."""
+        cache = self.__dict__.setdefault("_positions", {})
+        key = (name, id(stream.tokens_))
+        if key not in cache:
+            cache[key] = self.customers_.index.get_indexer(stream.tokens_)
+        return cache[key]
+
+    # -- the uncertainty -------------------------------------------------------------------
+    def replicate(self, weights: np.ndarray, rng: np.random.Generator):
+        """A bootstrap copy and a parameter-draw copy of the base.
+
+        Parameters
+        ----------
+        weights : ndarray
+            Bootstrap count per customer (``customers_`` order).
+        rng : numpy Generator
+            For the parameter draws.
+
+        Returns
+        -------
+        (CustomerBase, CustomerBase, str)
+            The bootstrap copy (streams refitted on the resample: one Newton step for the
+            purchase models, see :mod:`valuation.value.newton`), the copy with parameters
+            drawn from their sampling law, and how the purchase refit was done.
+        """
+        w = np.asarray(weights, float)
+        boot, param, how = {}, {}, "exact"
+        for name, stream in self.streams_.items():
+            pos = self._stream_positions(name, stream)
+            boot[name], param[name], done = stream.replicate(w[pos], rng)
+            if name == "purchases":
+                how = done
+        return self._with_streams(boot), self._with_streams(param), how
+
+    def refit(self, weights: np.ndarray) -> "CustomerBase":
+        """A copy fully refitted on a weighted resample of the customers (weights per
+        customer in ``customers_`` order); the reference the one-step bootstrap is tested
+        against. The retention curve is kept (it only shapes the shock)."""
         w = pd.Series(np.asarray(weights, float), index=self.customers_.index)
-        if self.purchase_ is not None:
+        other = copy.copy(self)
+        if isinstance(self.purchase_, PurchaseStream):
             rfm = self.purchase_.rfm_
             other.purchase_ = copy.copy(self.purchase_).fit(
-                rfm, w.reindex(rfm.index).to_numpy(), warm_start=self.purchase_)
+                rfm, w.reindex(rfm.index).to_numpy(), warm_start=self.purchase_,
+                compute_se=False)
+        elif self.purchase_ is not None:
+            other.purchase_ = self.purchase_.replicate(
+                w.reindex(self.purchase_.tokens_).to_numpy(), np.random.default_rng(0))[0]
         if self.membership_ is not None:
             members = self.membership_.members_
             other.membership_ = copy.copy(self.membership_).fit(
                 members, w.reindex(members.index).to_numpy(), warm_start=self.membership_)
         return other
 
-    def with_models(self, *, purchase=None, spend=None, membership=None) -> "CustomerBase":
-        """A copy whose streams use the given fitted models (parameter draws)."""
-        other = copy.copy(self)
-        other._cache = {}
-        if self.purchase_ is not None:
-            other.purchase_ = self.purchase_.with_models(
-                purchase if purchase is not None else self.purchase_.purchase_model_,
-                spend if spend is not None else self.purchase_.spend_model_)
-        if self.membership_ is not None and membership is not None:
-            other.membership_ = self.membership_.with_model(membership)
-        return other
-
     def fitted_models(self) -> dict[str, object]:
         """The fitted models by role: ``purchase``, ``spend``, ``membership`` (when present)."""
         out = {}
-        if self.purchase_ is not None:
+        if isinstance(self.purchase_, PurchaseStream):
             out["purchase"] = self.purchase_.purchase_model_
             out["spend"] = self.purchase_.spend_model_
         if self.membership_ is not None:
@@ -248,11 +371,38 @@ class CustomerBase:
         return out
 
     # -- values ----------------------------------------------------------------------------
-    def _transactions(self) -> np.ndarray:
-        if "tx" not in self._cache:
-            self._cache["tx"] = self.purchase_.expected_transactions(self.edges_)
-            self._cache["spend"] = self.purchase_.expected_spend() * self.purchase_.alive()
-        return self._cache["tx"]
+    def value_arrays(self, assumptions: Assumptions) -> dict[str, np.ndarray]:
+        """Per-customer values as arrays in ``customers_`` order (the fast path of
+        :meth:`customer_values`): ``clv``, ``clv_transferred`` and per stream ``clv_<stream>``
+        and ``clv_<stream>_transferred``, margin applied."""
+        if assumptions.horizon_years > self.edges_[-1] + 1e-9:
+            raise ModelInputError(
+                f"horizon {assumptions.horizon_years} years is beyond the grid of this fit "
+                f"({self.edges_[-1]:g}); fit CustomerBase with a larger max_horizon_years"
+            )
+        edges = self.edges_[self.edges_ <= assumptions.horizon_years + 1e-9]
+        mid = (edges[:-1] + edges[1:]) / 2
+        disc = (1 + assumptions.annual_discount_rate) ** (-mid)
+        shock = attrition_ratio(mid, self.retention(assumptions.inactivity_days),
+                                assumptions.one_off_loss, assumptions.hazard_multiplier,
+                                assumptions.hazard_months)
+        n = len(self.customers_)
+        out = {"clv": np.zeros(n), "clv_transferred": np.zeros(n)}
+        for name, column in STREAM_COLUMNS.items():
+            out[column] = np.zeros(n)
+            out[column + "_transferred"] = np.zeros(n)
+        for name, stream in self.streams_.items():
+            pos = self._stream_positions(name, stream)
+            ok = pos >= 0
+            pv, pv_s = stream.customer_revenue(edges, disc, shock, assumptions)
+            column = STREAM_COLUMNS[name]
+            # a stream lists each customer once: plain (buffered) fancy assignment is exact
+            out[column][pos[ok]] += assumptions.gross_margin * np.asarray(pv)[ok]
+            out[column + "_transferred"][pos[ok]] += assumptions.gross_margin * np.asarray(pv_s)[ok]
+        for column in STREAM_COLUMNS.values():
+            out["clv"] += out[column]
+            out["clv_transferred"] += out[column + "_transferred"]
+        return out
 
     def customer_values(self, assumptions: Assumptions) -> pd.DataFrame:
         """Per-customer value under ``assumptions`` (every customer of ``customers_``).
@@ -260,45 +410,32 @@ class CustomerBase:
         Returns
         -------
         DataFrame indexed by customer token with ``clv`` (current owner), ``clv_transferred``
-        (after the change-of-owner shock), ``clv_purchase`` and ``clv_membership`` (the two
-        streams of ``clv``).
+        (after the change-of-owner shock) and the streams of ``clv``: ``clv_purchase``,
+        ``clv_membership``, ``clv_instalment`` (margin applied, discounted, over the horizon).
         """
-        if assumptions.horizon_years > self.edges_[-1] + 1e-9:
-            raise ModelInputError(
-                f"horizon {assumptions.horizon_years} years is beyond the grid of this fit "
-                f"({self.edges_[-1]:g}); fit CustomerBase with a larger max_horizon_years"
-            )
-        edges = self.edges_
+        arrays = self.value_arrays(assumptions)
+        columns = ["clv", "clv_transferred", *STREAM_COLUMNS.values()]
+        return pd.DataFrame({c: arrays[c] for c in columns}, index=self.customers_.index)
+
+    def new_customer_value(self, assumptions: Assumptions) -> float:
+        """Margin value of one new customer acquired at time 0 over the horizon (no
+        change-of-owner shock: acquired by the new owner).
+
+        Each stream's new-customer revenue (:mod:`valuation.value.streams` protocol) is
+        weighted by the share of today's customers that use the stream (e.g. the share of
+        members), so a mixed business is not counted twice.
+        """
+        edges = self.edges_[self.edges_ <= assumptions.horizon_years + 1e-9]
         mid = (edges[:-1] + edges[1:]) / 2
-        weight = (1 + assumptions.annual_discount_rate) ** (-mid)
-        weight = weight * (edges[1:] <= assumptions.horizon_years + 1e-9)
-        shock = attrition_ratio(mid, self.retention(assumptions.inactivity_days),
-                                assumptions.one_off_loss, assumptions.hazard_multiplier,
-                                assumptions.hazard_months)
-        index = self.customers_.index
-        out = pd.DataFrame(0.0, index=index, columns=["clv_purchase", "clv_membership",
-                                                      "clv_purchase_transferred",
-                                                      "clv_membership_transferred"])
-        if self.purchase_ is not None:
-            tx = self._transactions()
-            spend = self._cache["spend"]
-            inv = self.purchase_.xt_inverse_
-            tokens = self.purchase_.rfm_.index
-            out.loc[tokens, "clv_purchase"] = spend * (tx @ weight)[inv]
-            out.loc[tokens, "clv_purchase_transferred"] = spend * (tx @ (weight * shock))[inv]
-        if self.membership_ is not None:
-            stream = self.membership_
-            base = stream.revenue_flows(edges) @ weight
-            shocked = stream.revenue_flows(
-                edges, hazard_multiplier=assumptions.hazard_multiplier,
-                hazard_years=assumptions.hazard_months / 12.0, shocked=True) @ weight
-            tokens = stream.members_.index
-            out.loc[tokens, "clv_membership"] = base
-            out.loc[tokens, "clv_membership_transferred"] = (1 - assumptions.one_off_loss) * shocked
-        out *= assumptions.gross_margin
-        out["clv"] = out["clv_purchase"] + out["clv_membership"]
-        out["clv_transferred"] = out["clv_purchase_transferred"] + out["clv_membership_transferred"]
-        return out[["clv", "clv_transferred", "clv_purchase", "clv_membership"]]
+        disc = (1 + assumptions.annual_discount_rate) ** (-mid)
+        n = max(len(self.customers_), 1)
+        total = 0.0
+        for name, stream in self.streams_.items():
+            if name == "instalments":
+                continue
+            share = float((self._stream_positions(name, stream) >= 0).sum()) / n
+            total += share * stream.new_customer_revenue(edges, disc)
+        return assumptions.gross_margin * total
 
 
 def cohort_equity(values: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:

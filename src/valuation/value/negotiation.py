@@ -162,13 +162,33 @@ def earn_out(price: float, share: float, eligible: int, retention_probability: f
                    retention_probability=p, table=pd.DataFrame(rows).set_index("scenario"))
 
 
+RISK_LABELS: dict[str, dict[str, str]] = {
+    "consent_gap": {"en": "Consent gap (customers that cannot be transferred or notified)",
+                    "zh": "授权缺口（无法转让或无法通知的客户）"},
+    "data_quality": {"en": "Data quality (records kept with a flag)",
+                     "zh": "数据质量（带标记保留的记录）"},
+    "churn_after_transfer": {"en": "Churn after the change of owner",
+                             "zh": "控制权变更后的客户流失"},
+    "concentration": {"en": "Concentration (top 1% of customers)",
+                      "zh": "客户集中度（前 1% 客户）"},
+    "assumption:one_off_loss": {"en": "Assumption: one-off loss at transfer",
+                                "zh": "假设：转让时一次性流失率"},
+    "assumption:inactivity_days": {"en": "Assumption: churn threshold (days inactive)",
+                                   "zh": "假设：流失判定阈值（不活跃天数）"},
+    "assumption:annual_discount_rate": {"en": "Assumption: discount rate",
+                                        "zh": "假设：折现率"},
+}
+"""Readable names of the risks (English and Chinese) for the brief."""
+
+
 def main_risks(bridge: pd.DataFrame, *, not_contactable_value: float, top1_value: float,
                top1_share: float, tornado: pd.DataFrame) -> pd.DataFrame:
     """The risks that move the value, each with its effect in CNY (positive = value at stake).
 
     Returns
     -------
-    DataFrame indexed by risk with ``effect`` and ``explanation``, largest effect first.
+    DataFrame indexed by risk (a code) with ``effect``, ``explanation``, ``label_en`` and
+    ``label_zh`` (readable names, :data:`RISK_LABELS`), largest effect first.
     """
     amount = bridge.set_index("step")["amount"]
     rows = [
@@ -191,4 +211,7 @@ def main_risks(bridge: pd.DataFrame, *, not_contactable_value: float, top1_value
             rows.append({"risk": f"assumption:{name}", "effect": float(row["swing"]),
                          "explanation": f"swing of the value between {row['low']:g} and "
                                         f"{row['high']:g} ({row['label']})"})
-    return pd.DataFrame(rows).set_index("risk").sort_values("effect", ascending=False)
+    frame = pd.DataFrame(rows)
+    frame["label_en"] = [RISK_LABELS.get(r, {}).get("en", r) for r in frame["risk"]]
+    frame["label_zh"] = [RISK_LABELS.get(r, {}).get("zh", r) for r in frame["risk"]]
+    return frame.set_index("risk").sort_values("effect", ascending=False)

@@ -62,7 +62,17 @@ class ValuationResult:
     risks : DataFrame
     models : dict
         Fitted parameters per model (aggregates).
-    notes : list of str
+    method_notes : list of str
+        How the value was computed, incl. any fallback and its reason.
+    purchase_method : str
+        ``purchase_model`` (BG/NBD + Gamma-Gamma) or ``empirical_rate_fallback``.
+    purchase_fallback_reason : str or None
+        Why the fallback was used.
+    acquisitions : dict or None
+        Value of future acquisitions (an assumption; None when off).
+    expected_active_12m : dict
+        Expected active customers 12 months on (all, current owner; transferable, after
+        the change of owner).
     """
 
     target: str
@@ -84,7 +94,16 @@ class ValuationResult:
     earn_out: dict
     risks: pd.DataFrame
     models: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    method_notes: list[str] = field(default_factory=list)
+    purchase_method: str = "purchase_model"
+    purchase_fallback_reason: str | None = None
+    acquisitions: dict | None = None
+    expected_active_12m: dict = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        """Alias of :attr:`method_notes`."""
+        return self.method_notes
 
     def percentile(self, p: int) -> float:
         """The combined value at percentile ``p`` (one of 5, 10, 25, 40, 50, 60, 75, 90, 95)."""
@@ -97,15 +116,24 @@ class ValuationResult:
         replicates = self.replicates["combined"].dropna().to_numpy()
         hist, edges = (np.histogram(replicates, bins=20) if len(replicates)
                        else (np.array([]), np.array([])))
+        risks = self.risks.copy()
         return _clean({
             "target": self.target,
             "side": self.side,
             "assumptions": self.assumptions,
             "value": round(self.value, 2),
+            "purchase_method": self.purchase_method,
+            "purchase_fallback_reason": self.purchase_fallback_reason,
             "equity": _records(self.equity),
             "streams": _records(self.streams),
             "bridge": _records(self.bridge[["step", "label", "amount", "kind", "explanation"]]),
-            "range": _records(self.range.rename_axis("percentile")),
+            "range": {
+                "point": self.value,
+                "p10": self.percentile(10), "p50": self.percentile(50),
+                "p90": self.percentile(90),
+                "percentiles": _records(self.range.rename_axis("percentile")),
+                "histogram": {"counts": hist.tolist(), "edges": edges.tolist()},
+            },
             "replicates": {"n": int(len(self.replicates)),
                            "failed": int(self.replicates["combined"].isna().sum()),
                            "histogram": {"counts": hist.tolist(), "edges": edges.tolist()}},
@@ -117,9 +145,11 @@ class ValuationResult:
             "zone": self.zone,
             "price_checks": _records(self.price_checks),
             "earn_out": self.earn_out,
-            "risks": _records(self.risks),
+            "risks": _records(risks),
+            "acquisitions": self.acquisitions,
+            "expected_active_12m": self.expected_active_12m,
             "models": self.models,
-            "notes": self.notes,
+            "method_notes": self.method_notes,
         })
 
     def summary(self, lang: str = "en") -> str:
@@ -127,7 +157,9 @@ class ValuationResult:
         p10, p50, p90 = self.percentile(10), self.percentile(50), self.percentile(90)
         pos = self.positions["price"]
         gross = float(self.bridge.loc[self.bridge["step"] == "gross_equity", "amount"].iloc[0])
-        top_risk = self.risks.index[0] if len(self.risks) else "-"
+        label = "label_zh" if lang == "zh" else "label_en"
+        top_risk = (str(self.risks[label].iloc[0]) if label in self.risks and len(self.risks)
+                    else (self.risks.index[0] if len(self.risks) else "-"))
         eo = self.earn_out
         if lang == "zh":
             side = "买方" if self.side == "buyer" else "卖方"
@@ -156,6 +188,16 @@ class ValuationResult:
                 f"{eo['expected_retained']:,.0f}).",
                 f"Largest risk: {top_risk}.",
             ]
+        if self.purchase_fallback_reason:
+            lines.append(("购买价值采用简化替代方法（经验复购率 × 生存期 × 平均订单额），原因："
+                          if lang == "zh" else "Purchases valued with the simpler FALLBACK "
+                          "method (empirical repeat rate x lifetime x mean order value) because ")
+                         + self.purchase_fallback_reason + ".")
+        if self.acquisitions is not None and self.acquisitions.get("value") is not None:
+            amount = float(self.acquisitions["value"])
+            lines.append(f"另计未来获客价值（假设）¥{amount:,.0f}，未计入上述价值。" if lang == "zh"
+                         else f"Plus future acquisitions (assumption) CNY {amount:,.0f}, "
+                              "shown separately, not in the value above.")
         if self.zone.get("asking_price") is not None:
             lines.append(("议价区间：" if lang == "zh" else "Agreement zone: ") + self.zone["note"])
         return "\n".join(lines)

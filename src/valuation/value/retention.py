@@ -118,6 +118,27 @@ class ResidualRetention:
         pos = np.searchsorted(times, days, side="right") - 1
         return values[np.clip(pos, 0, len(values) - 1)]
 
+    def conditional_survival(self, ages_days, years) -> np.ndarray:
+        """Probability that a customer alive at age ``a`` (days since the first order) is
+        still a customer ``t`` years later: ``S_KM(a + t) / S_KM(a)``.
+
+        Beyond the last Kaplan-Meier time the curve is held at its last value (no
+        extrapolation), so long horizons on short histories are optimistic; the valuation's
+        horizon keeps this in bounds.
+
+        Returns
+        -------
+        ndarray of shape (len(ages_days), len(years))
+        """
+        if not hasattr(self, "km_"):
+            from valuation.errors import NotFittedError
+
+            raise NotFittedError("ResidualRetention is not fitted; call fit(lifetimes) first")
+        ages = np.atleast_1d(np.asarray(ages_days, float))
+        t_days = np.atleast_1d(np.asarray(years, float)) * DAYS_PER_YEAR
+        s_now = np.maximum(self._km(ages), 1e-12)
+        return np.clip(self._km(ages[:, None] + t_days[None, :]) / s_now[:, None], 0.0, 1.0)
+
     def survival(self, years) -> np.ndarray:
         """Mean probability that an active customer is still a customer ``years`` from now.
 

@@ -28,8 +28,8 @@ TORNADO_LABELS: dict[str, str] = {
 
 def transferable_value(base, assumptions: Assumptions, inputs: BridgeInputs) -> float:
     """The bridge's final value for the fitted ``base`` under ``assumptions``."""
-    values = base.customer_values(assumptions)
-    return bridge_amounts(values["clv"].to_numpy(float), values["clv_transferred"].to_numpy(float),
+    values = base.value_arrays(assumptions)
+    return bridge_amounts(values["clv"], values["clv_transferred"],
                           base.customers_["transferable"].to_numpy(bool), inputs)["final"]
 
 

@@ -1,14 +1,33 @@
-"""Revenue streams of the existing base: a non-contractual purchase stream and a membership
-(contractual) stream, each able to give per-customer expected revenue per future period.
+"""Revenue streams of the existing base, each able to give per-customer expected revenue per
+future period and to replicate itself for the uncertainty range.
 
-Both work on a time grid in years (:func:`time_grid`): quarterly to ten years, yearly to
-fifty. A stream returns, per customer, the expected revenue of each grid
-interval; discounting, the horizon, the margin and the change-of-owner shock are then plain
-vector products (``valuation.value.equity``), so sensitivities never refit a model.
+Streams (all in :mod:`valuation.value`): :class:`PurchaseStream` (BG/NBD or Pareto/NBD with
+Gamma-Gamma spend), :class:`MembershipStream` (sBG renewals times the fee),
+:class:`~valuation.value.fallback.EmpiricalRateStream` (the simple fallback when the purchase
+models cannot be fitted) and :class:`~valuation.value.instalments.InstalmentStream`
+(instalments of running payment plans). Every fitted stream offers the same small protocol:
 
-Refits for the bootstrap take per-customer integer weights (multinomial resampling counts);
-the purchase models group identical (frequency, recency, T) rows themselves, and the
-membership stream's survivor counts are weighted sums, so a refit costs one small fit.
+``tokens_``
+    the customers it covers (customer tokens);
+``customer_revenue(edges, disc, shock, assumptions) -> (pv, pv_transferred)``
+    present value of each customer's expected revenue over the grid ``edges`` (years) with
+    per-interval discount weights ``disc`` (zero beyond the horizon), without and with the
+    change-of-owner shock (``shock``: the attrition ratio per interval, one-off loss
+    included);
+``replicate(weights, rng) -> (bootstrap_stream, parameter_stream, how)``
+    a copy refitted on a resample (``weights``: bootstrap count per customer of ``tokens_``)
+    and a copy with parameters drawn from their sampling law; ``how`` says how the refit was
+    done (``newton``: one Newton step, :mod:`valuation.value.newton`; ``refit``: a full
+    refit; ``exact``: closed-form re-estimation);
+``new_customer_revenue(edges, disc) -> float``
+    present value of the revenue of one new customer acquired at time 0 (for the value of
+    future acquisitions);
+``method``, ``label``
+    a short code and a readable name of the method.
+
+All work on a time grid in years (:func:`time_grid`): quarterly to ten years, yearly to
+fifty; discounting, the horizon, the margin and the change-of-owner shock are vector
+products, so sensitivities never refit a model.
 """
 
 from __future__ import annotations
@@ -19,8 +38,10 @@ import inspect
 import numpy as np
 import pandas as pd
 
-from valuation.errors import ModelInputError
+from valuation.errors import ModelError, ModelInputError
 from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS
+from valuation.value.draws import draw_parameters
+from valuation.value.newton import one_step_params, with_params
 
 PERIODS_PER_YEAR: dict[str, float] = {"D": 365.25, "W": 52.0, "M": 12.0}
 """Model time units per year (weeks: 52, as in the models' own discounting)."""
@@ -41,11 +62,24 @@ def time_grid(max_years: float, extra_points: tuple[float, ...] = ()) -> np.ndar
     return edges
 
 
-def _accepts_weights(method) -> bool:
+def interval_of(edges: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Index of the grid interval ``[edges[k], edges[k+1])`` holding each time (clipped)."""
+    return np.clip(np.searchsorted(edges, years, side="right") - 1, 0, len(edges) - 2)
+
+
+def _accepts(method, name: str) -> bool:
     try:
-        return "weights" in inspect.signature(method).parameters
+        return name in inspect.signature(method).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _accepts_weights(method) -> bool:
+    return _accepts(method, "weights")
+
+
+def _fit_options(model, compute_se: bool) -> dict:
+    return {} if compute_se or not _accepts(model.fit, "compute_se") else {"compute_se": False}
 
 
 class PurchaseStream:
@@ -54,23 +88,32 @@ class PurchaseStream:
     Parameters
     ----------
     purchase_model : estimator
-        Unfitted, with ``fit(frequency, recency, T, weights=None)`` and
-        ``conditional_expected_purchases(t, frequency, recency, T)``.
+        Unfitted, with ``fit(frequency, recency, T, weights=None)``, ``p_alive`` and
+        ``conditional_expected_purchases(t, frequency, recency, T)``; ideally also
+        ``loglik_derivatives`` (one-step Newton bootstrap; else full refits).
     spend_model : estimator
-        Unfitted, with ``fit(frequency, monetary_value)`` and
+        Unfitted, with ``fit(frequency, monetary_value[, weights])`` and
         ``conditional_expected_spend(frequency, monetary_value)``.
     periods_per_year : float
         Model time units in a year (52 for weeks).
     """
+
+    method = "purchase_model"
 
     def __init__(self, purchase_model, spend_model, periods_per_year: float = 52.0) -> None:
         self.purchase_model = purchase_model
         self.spend_model = spend_model
         self.periods_per_year = periods_per_year
 
+    @property
+    def label(self) -> str:
+        names = (type(self.purchase_model).__name__, type(self.spend_model).__name__)
+        return f"{names[0]} purchases x {names[1]} spend"
+
     # -- fitting -------------------------------------------------------------------------
     def fit(self, rfm: pd.DataFrame, weights: np.ndarray | None = None, *,
-            warm_start: "PurchaseStream | None" = None) -> "PurchaseStream":
+            warm_start: "PurchaseStream | None" = None,
+            compute_se: bool = True) -> "PurchaseStream":
         """Fit both models on an RFM summary (``frequency, recency, T, monetary_value``).
 
         Parameters
@@ -81,16 +124,27 @@ class PurchaseStream:
             Non-negative integer weight per row (bootstrap counts).
         warm_start : PurchaseStream, optional
             A fitted stream whose estimates start the optimisers (bootstrap refits).
+        compute_se : bool
+            False skips the models' standard errors (refits inside the bootstrap).
         """
         missing = {"frequency", "recency", "T", "monetary_value"} - set(rfm.columns)
         if missing:
             raise ModelInputError(f"RFM summary lacks column(s) {sorted(missing)}")
         self.rfm_ = rfm
+        self.tokens_ = rfm.index
         keys = rfm[["frequency", "recency", "T"]].to_numpy(float)
         self.rows_, self.inverse_ = np.unique(keys, axis=0, return_inverse=True)
         self.inverse_ = self.inverse_.ravel()
         self.xt_, self.xt_inverse_ = np.unique(keys[:, [0, 2]], axis=0, return_inverse=True)
         self.xt_inverse_ = self.xt_inverse_.ravel()
+        freq = rfm["frequency"].to_numpy(float)
+        money = np.nan_to_num(np.maximum(np.where(
+            freq > 0, rfm["monetary_value"].to_numpy(float), 0.0), 0.0))
+        # unique (x, mean spend) rows: every customer (predictions), repeat buyers (fits)
+        self.spend_rows_, self.spend_inverse_ = np.unique(
+            np.column_stack([freq, money]), axis=0, return_inverse=True)
+        self.spend_inverse_ = self.spend_inverse_.ravel()
+        self.repeat_ = (freq > 0) & (money > 0)
         w = np.ones(len(rfm)) if weights is None else np.asarray(weights, float)
         self.purchase_model_ = copy.deepcopy(self.purchase_model)
         if warm_start is not None and hasattr(self.purchase_model_, "initial_params"):
@@ -99,23 +153,27 @@ class PurchaseStream:
         row_w = np.bincount(self.inverse_, weights=w, minlength=len(self.rows_))
         keep = row_w > 0
         self.purchase_model_.fit(
-            self.rows_[keep, 0], self.rows_[keep, 1], self.rows_[keep, 2], weights=row_w[keep]
-        )
-        self.spend_model_ = self._fit_spend(w, warm_start)
+            self.rows_[keep, 0], self.rows_[keep, 1], self.rows_[keep, 2], weights=row_w[keep],
+            **_fit_options(self.purchase_model_, compute_se))
+        self.spend_model_ = self._fit_spend(w, warm_start, compute_se)
+        self._cache = {}
         return self
 
-    def _fit_spend(self, w: np.ndarray, warm_start: "PurchaseStream | None" = None):
-        rfm = self.rfm_
-        repeat = (rfm["frequency"].to_numpy() > 0) & (rfm["monetary_value"].to_numpy() > 0)
-        freq = rfm["frequency"].to_numpy(float)[repeat]
-        money = rfm["monetary_value"].to_numpy(float)[repeat]
-        wr = w[repeat]
+    def _spend_fit_rows(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unique (x, spend) rows of the repeat buyers with their summed weights (> 0)."""
+        rows_w = np.bincount(self.spend_inverse_[self.repeat_], weights=w[self.repeat_],
+                             minlength=len(self.spend_rows_))
+        keep = (rows_w > 0) & (self.spend_rows_[:, 0] > 0) & (self.spend_rows_[:, 1] > 0)
+        return self.spend_rows_[keep, 0], self.spend_rows_[keep, 1], rows_w[keep]
+
+    def _fit_spend(self, w: np.ndarray, warm_start: "PurchaseStream | None" = None,
+                   compute_se: bool = True):
         model = copy.deepcopy(self.spend_model)
         if warm_start is not None and hasattr(model, "initial_params"):
             model.initial_params = np.asarray(warm_start.spend_model_.params_, float)
+        freq, money, wr = self._spend_fit_rows(w)
         if _accepts_weights(model.fit):
-            keep = wr > 0
-            model.fit(freq[keep], money[keep], weights=wr[keep])
+            model.fit(freq, money, weights=wr, **_fit_options(model, compute_se))
         else:  # repeat rows by their bootstrap count
             reps = np.rint(wr).astype(int)
             model.fit(np.repeat(freq, reps), np.repeat(money, reps))
@@ -126,17 +184,77 @@ class PurchaseStream:
         other = copy.copy(self)
         other.purchase_model_ = purchase_model
         other.spend_model_ = spend_model
+        other._cache = {}
         return other
+
+    # -- the bootstrap -----------------------------------------------------------------
+    def _purchase_replicate(self, w: np.ndarray):
+        model = self.purchase_model_
+        row_w = np.bincount(self.inverse_, weights=w, minlength=len(self.rows_))
+        keep = row_w > 0
+        rows = self.rows_[keep]
+        if hasattr(model, "loglik_derivatives"):
+            try:
+                derivs = model.loglik_derivatives(rows[:, 0], rows[:, 1], rows[:, 2],
+                                                  weights=row_w[keep])
+                values = one_step_params(model, derivs)
+            except ModelError:
+                values = None
+            if values is not None:
+                return with_params(model, values), "newton"
+        refit = copy.deepcopy(self.purchase_model)
+        if hasattr(refit, "initial_params"):
+            refit.initial_params = np.asarray(model.params_, float)
+        refit.fit(rows[:, 0], rows[:, 1], rows[:, 2], weights=row_w[keep],
+                  **_fit_options(refit, False))
+        return refit, "refit"
+
+    def _spend_replicate(self, w: np.ndarray):
+        model = self.spend_model_
+        if hasattr(model, "loglik_derivatives"):
+            freq, money, wr = self._spend_fit_rows(w)
+            try:
+                values = one_step_params(model, model.loglik_derivatives(freq, money,
+                                                                         weights=wr))
+            except ModelError:
+                values = None
+            if values is not None:
+                return with_params(model, values), "newton"
+        return self._fit_spend(w, self, compute_se=False), "refit"
+
+    def replicate(self, weights: np.ndarray, rng: np.random.Generator):
+        """Bootstrap and parameter-draw copies (see the module's protocol).
+
+        The bootstrap copy takes one Newton step from the fitted parameters on the
+        reweighted likelihood of the grouped unique rows (:mod:`valuation.value.newton`),
+        refitting fully only when the step is refused.
+        """
+        w = np.asarray(weights, float)
+        purchase, how_p = self._purchase_replicate(w)
+        spend, how_s = self._spend_replicate(w)
+        boot = self.with_models(purchase, spend)
+        param = self.with_models(draw_parameters(self.purchase_model_, rng),
+                                 draw_parameters(self.spend_model_, rng))
+        return boot, param, ("newton" if how_p == how_s == "newton" else "refit")
 
     # -- prediction ----------------------------------------------------------------------
     def expected_spend(self) -> np.ndarray:
         """Expected spend per transaction of every customer (population mean when x = 0)."""
-        rfm = self.rfm_
-        freq = rfm["frequency"].to_numpy(float)
-        money = np.where(freq > 0, rfm["monetary_value"].to_numpy(float), 0.0)
-        money = np.nan_to_num(np.maximum(money, 0.0))
-        spend = self.spend_model_.conditional_expected_spend(freq, money)
-        return np.asarray(spend, float)
+        if "spend" not in self._cache:
+            rows = self.spend_rows_
+            spend = np.asarray(self.spend_model_.conditional_expected_spend(
+                rows[:, 0], rows[:, 1]), float)
+            self._cache["spend"] = spend[self.spend_inverse_]
+        return self._cache["spend"]
+
+    def alive(self) -> np.ndarray:
+        """P(alive) of every customer (``rfm_`` order)."""
+        if "alive" not in self._cache:
+            rows = self.rows_
+            alive = np.asarray(self.purchase_model_.p_alive(rows[:, 0], rows[:, 1], rows[:, 2]),
+                               float)
+            self._cache["alive"] = alive[self.inverse_]
+        return self._cache["alive"]
 
     def expected_transactions(self, edges_years: np.ndarray) -> np.ndarray:
         """Expected transactions in each grid interval, per unique (x, T) pair, for a customer
@@ -144,34 +262,67 @@ class PurchaseStream:
 
         Both purchase models factor as ``E[X(t) | x, t_x, T] = P(alive | x, t_x, T) g(t; x, T)``
         (``t_x`` enters only through P(alive)), so ``g`` is computed once per (x, T) pair
-        from the public ``conditional_expected_purchases`` and ``p_alive`` with ``t_x = T`` (``t_x = 0`` when x = 0).
+        from the public ``conditional_expected_purchases`` and ``p_alive`` with ``t_x = T``
+        (``t_x = 0`` when x = 0), in one vectorised call over pairs x grid times (the
+        model's own ``_conditional_core`` when it has one, as BetaGeo does, which skips the
+        P(alive) factor). A result is cached; a prefix of the cached grid (a shorter
+        horizon) is a slice of it.
 
         Returns
         -------
         ndarray of shape (n unique (x, T) pairs, len(edges_years) - 1)
         """
+        edges = np.asarray(edges_years, float)
+        cached = self._cache.get("tx")
+        if cached is not None:
+            cached_edges, cached_tx = cached
+            if len(edges) <= len(cached_edges) and np.array_equal(cached_edges[:len(edges)], edges):
+                return cached_tx[:, :len(edges) - 1]
         x, big_t = self.xt_[:, 0], self.xt_[:, 1]
-        recency = np.where(x > 0, big_t, 0.0)  # no repeat purchase: recency is 0 by definition
         model = self.purchase_model_
-        alive_at_t = np.asarray(model.p_alive(x, recency, big_t), float)
-        cumulative = np.zeros((len(x), len(edges_years)))
-        for k, years in enumerate(edges_years[1:], start=1):
-            cumulative[:, k] = np.asarray(model.conditional_expected_purchases(
-                years * self.periods_per_year, x, recency, big_t), float)
-        cumulative /= np.maximum(alive_at_t, 1e-300)[:, None]
-        return np.maximum(np.diff(cumulative, axis=1), 0.0)
-
-    def alive(self) -> np.ndarray:
-        """P(alive) of every customer (``rfm_`` order)."""
-        rfm = self.rfm_
-        return np.asarray(self.purchase_model_.p_alive(
-            rfm["frequency"].to_numpy(float), rfm["recency"].to_numpy(float),
-            rfm["T"].to_numpy(float)), float)
+        times = edges[1:] * self.periods_per_year  # E[X(0)] = 0: the first edge is free
+        n, k = len(x), len(times)
+        core = getattr(model, "_conditional_core", None)
+        if callable(core):  # BetaGeo: g(t; x, T) itself, broadcast over pairs x times
+            cumulative = np.asarray(core(times[None, :], x[:, None], big_t[:, None]), float)
+        else:  # any model: the public conditional expectation over the flattened grid
+            recency = np.where(x > 0, big_t, 0.0)  # no repeat purchase: recency is 0
+            alive_at_t = np.asarray(model.p_alive(x, recency, big_t), float)
+            cumulative = np.asarray(model.conditional_expected_purchases(
+                np.tile(times, n), np.repeat(x, k), np.repeat(recency, k),
+                np.repeat(big_t, k)), float).reshape(n, k)
+            cumulative /= np.maximum(alive_at_t, 1e-300)[:, None]
+        if not np.all(np.isfinite(cumulative)):
+            raise ModelError("expected purchases are not finite for some customers")
+        tx = np.maximum(np.diff(cumulative, axis=1, prepend=0.0), 0.0)
+        self._cache["tx"] = (edges, tx)
+        return tx
 
     def revenue_flows(self, edges_years: np.ndarray) -> np.ndarray:
         """Expected revenue per customer and grid interval, shape (n customers, intervals)."""
         per_pair = self.expected_transactions(edges_years)
         return per_pair[self.xt_inverse_] * (self.alive() * self.expected_spend())[:, None]
+
+    def customer_revenue(self, edges: np.ndarray, disc: np.ndarray, shock: np.ndarray,
+                         assumptions=None) -> tuple[np.ndarray, np.ndarray]:
+        """Present value of each customer's expected revenue, without and with the shock."""
+        tx = self.expected_transactions(edges)
+        factor = self.alive() * self.expected_spend()
+        inv = self.xt_inverse_
+        # einsum, not BLAS: see valuation.models._mle.wdot (thread start-up on a busy machine)
+        pv = np.einsum("ij,j->i", tx, disc)
+        pv_s = np.einsum("ij,j->i", tx, disc * shock)
+        return factor * pv[inv], factor * pv_s[inv]
+
+    def new_customer_revenue(self, edges: np.ndarray, disc: np.ndarray) -> float:
+        """Present value of a new customer's revenue: the first purchase at 0 plus the model's
+        expected repeat purchases of a new customer, times the population mean spend."""
+        cumulative = np.asarray(self.purchase_model_.expected_purchases(
+            np.asarray(edges, float) * self.periods_per_year), float)
+        repeats = np.maximum(np.diff(cumulative), 0.0) @ disc
+        mean_spend = float(np.asarray(self.spend_model_.conditional_expected_spend(
+            np.zeros(1), np.zeros(1)), float)[0])
+        return mean_spend * (1.0 + float(repeats))
 
 
 class MembershipStream:
@@ -192,9 +343,15 @@ class MembershipStream:
         Annual membership fee (CNY, net revenue).
     """
 
+    method = "membership_sbg"
+
     def __init__(self, survival_model, fee: float) -> None:
         self.survival_model = survival_model
         self.fee = fee
+
+    @property
+    def label(self) -> str:
+        return f"memberships: {type(self.survival_model).__name__} renewals x fee {self.fee:,.0f}"
 
     def fit(self, members: pd.DataFrame, weights: np.ndarray | None = None, *,
             warm_start: "MembershipStream | None" = None) -> "MembershipStream":
@@ -209,6 +366,7 @@ class MembershipStream:
             Bootstrap count per member.
         """
         self.members_ = members
+        self.tokens_ = members.index
         w = np.ones(len(members)) if weights is None else np.asarray(weights, float)
         self.survivors_ = survivors_curve(members, w)
         model = copy.deepcopy(self.survival_model)
@@ -222,6 +380,33 @@ class MembershipStream:
         other = copy.copy(self)
         other.survival_model_ = survival_model
         return other
+
+    def replicate(self, weights: np.ndarray, rng: np.random.Generator):
+        """Bootstrap copy (the sBG refitted on the reweighted survivor curve: a two-parameter
+        fit, cheap) and a parameter-draw copy (see the module's protocol)."""
+        boot = copy.copy(self).fit(self.members_, np.asarray(weights, float), warm_start=self)
+        return boot, self.with_model(draw_parameters(self.survival_model_, rng)), "refit"
+
+    def customer_revenue(self, edges: np.ndarray, disc: np.ndarray, shock: np.ndarray,
+                         assumptions) -> tuple[np.ndarray, np.ndarray]:
+        """Present value of each member's fees, without and with the change-of-owner shock
+        (the hazard multiplier acting on the member's own sBG curve, then the one-off loss;
+        ``shock`` is not used)."""
+        base = self.revenue_flows(edges) @ disc
+        shocked = self.revenue_flows(
+            edges, hazard_multiplier=assumptions.hazard_multiplier,
+            hazard_years=assumptions.hazard_months / 12.0, shocked=True) @ disc
+        return base, (1 - assumptions.one_off_loss) * shocked
+
+    def new_customer_revenue(self, edges: np.ndarray, disc: np.ndarray) -> float:
+        """Present value of a new member's fees: the first at 0, renewal ``j`` at year ``j``
+        with the sBG survival ``S(j)``, within the grid."""
+        horizon = float(edges[-1])
+        due = np.arange(0, int(np.ceil(horizon)) + 1, dtype=float)
+        due = due[due < horizon]
+        survival = np.asarray(self.survival_model_.survival(due.astype(int)), float)
+        weights = np.where(due == 0, 1.0, disc[interval_of(edges, due)])
+        return float(self.fee * survival @ weights)
 
     def payment_probabilities(self, n_payments: int) -> np.ndarray:
         """``P[i, j]``: probability member i makes future payment j (j = 0..n_payments-1)."""
@@ -256,8 +441,7 @@ class MembershipStream:
             prob = prob * shock
         active = members["active"].to_numpy(bool)[:, None]
         amount = np.where(active & (due < horizon), prob * self.fee, 0.0)
-        interval = np.clip(np.searchsorted(edges_years, due, side="right") - 1, 0,
-                           len(edges_years) - 2)
+        interval = interval_of(edges_years, due)
         flows = np.zeros((len(members), len(edges_years) - 1))
         rows = np.repeat(np.arange(len(members)), n_payments)
         np.add.at(flows, (rows, interval.ravel()), amount.ravel())

@@ -4,9 +4,14 @@ Each replicate ``b`` (seeded from ``params.uncertainty.seed``; replicate ``b`` a
 same child seed, so results are reproducible and independent of how many replicates run):
 
 * **bootstrap**: the customers are resampled with replacement, as multinomial counts
-  ``w ~ Multinomial(N, 1/N)``; the models are refitted with those counts as weights (the
-  purchase models collapse identical (frequency, recency, T) rows, the sBG uses weighted
-  survivor counts), and the value of the resampled base is ``sum_i w_i v_i(theta_b)``;
+  ``w ~ Multinomial(N, 1/N)``; the models are refitted with those counts as weights, and
+  the value of the resampled base is ``sum_i w_i v_i(theta_b)``. The purchase models'
+  refit is one Newton step from the point estimate on the reweighted likelihood of the
+  grouped unique rows (:mod:`valuation.value.newton`; a full refit only when the step is
+  refused, column ``refit`` of the replicate table), the sBG is refitted on weighted
+  survivor counts, the fallback and instalment streams re-estimate in closed form; the
+  per-customer values are recomputed vectorised over the unique (x, T) pairs, on the grid
+  up to the horizon only;
 * **parameter**: each fitted model's parameters are drawn from their asymptotic normal law
   (covariance = inverse Hessian of the negative log-likelihood, else the standard errors),
   on the log scale so every draw stays positive, and the actual base is valued with them.
@@ -19,7 +24,6 @@ table for anyone who prefers either alone.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +32,10 @@ import pandas as pd
 from valuation.errors import ConvergenceError, ModelError
 from valuation.value.assumptions import Assumptions
 from valuation.value.bridge import BridgeInputs, bridge_amounts
+from valuation.value.draws import covariance_of, draw_parameters
+
+__all__ = ["PERCENTILES", "UncertaintyResult", "bootstrap_value", "covariance_of",
+           "draw_parameters"]
 
 PERCENTILES: tuple[int, ...] = (5, 10, 25, 40, 50, 60, 75, 90, 95)
 
@@ -42,7 +50,7 @@ class UncertaintyResult:
         The point estimate of the transferable value.
     replicates : DataFrame
         One row a replicate: ``bootstrap``, ``parameter``, ``combined`` (NaN when a refit
-        failed to converge).
+        failed to converge) and ``refit`` (``newton``, ``refit``, ``exact`` or ``failed``).
     percentiles : DataFrame
         Index ``P5 .. P95``; columns ``bootstrap``, ``parameter``, ``combined``.
     seed : int
@@ -66,39 +74,11 @@ class UncertaintyResult:
         return float((values < price).mean()) if len(values) else float("nan")
 
 
-def covariance_of(model) -> np.ndarray:
-    """Asymptotic covariance of a fitted model's ``params_`` (inverse Hessian, else SE^2)."""
-    hessian = getattr(model, "hessian_", None)
-    if hessian is not None:
-        try:
-            cov = np.linalg.inv(np.asarray(hessian, float))
-            if np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0):
-                return (cov + cov.T) / 2
-        except np.linalg.LinAlgError:
-            pass
-    se = np.asarray(model.standard_errors_, float)
-    return np.diag(np.nan_to_num(se, nan=0.0) ** 2)
-
-
-def draw_parameters(model, rng: np.random.Generator):
-    """A copy of a fitted model with ``params_`` drawn from their log-normal approximation."""
-    theta = np.asarray(model.params_, float)
-    cov = covariance_of(model)
-    scale = np.diag(1.0 / theta)
-    log_cov = scale @ cov @ scale
-    draw = rng.multivariate_normal(np.log(theta), log_cov, method="eigh")
-    other = copy.deepcopy(model)
-    params = model.params_.copy() if hasattr(model.params_, "copy") else np.array(theta)
-    params[:] = np.exp(draw)
-    other.params_ = params
-    return other
-
-
 def _final(base, assumptions: Assumptions, inputs: BridgeInputs, transferable: np.ndarray,
            weights: np.ndarray | None) -> float:
-    values = base.customer_values(assumptions)
-    return bridge_amounts(values["clv"].to_numpy(float), values["clv_transferred"].to_numpy(float),
-                          transferable, inputs, weights)["final"]
+    values = base.value_arrays(assumptions)
+    return bridge_amounts(values["clv"], values["clv_transferred"], transferable, inputs,
+                          weights)["final"]
 
 
 def bootstrap_value(base, assumptions: Assumptions, inputs: BridgeInputs, *,
@@ -132,18 +112,19 @@ def bootstrap_value(base, assumptions: Assumptions, inputs: BridgeInputs, *,
         rng = np.random.default_rng(child)
         weights = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
         try:
-            boot = _final(base.refit(weights), assumptions, inputs, transferable, weights)
-            drawn = {role: draw_parameters(model, rng)
-                     for role, model in base.fitted_models().items()}
-            param = _final(base.with_models(**drawn), assumptions, inputs, transferable, None)
+            boot_base, param_base, how = base.replicate(weights, rng)
+            boot = _final(boot_base, assumptions, inputs, transferable, weights)
+            param = _final(param_base, assumptions, inputs, transferable, None)
         except (ConvergenceError, ModelError):
             failed += 1
             boot = param = np.nan
+            how = "failed"
         rows.append({"replicate": b, "bootstrap": boot, "parameter": param,
-                     "combined": boot + (param - point)})
+                     "combined": boot + (param - point), "refit": how})
         if progress is not None:
             progress(b + 1)
-    table = pd.DataFrame(rows, columns=["replicate", "bootstrap", "parameter", "combined"])
+    table = pd.DataFrame(rows, columns=["replicate", "bootstrap", "parameter", "combined",
+                                        "refit"])
     if replicates and failed > replicates // 2:
         raise ConvergenceError(
             f"{failed} of {replicates} bootstrap refits did not converge: the range would be "
