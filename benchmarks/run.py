@@ -190,10 +190,11 @@ def _params(ws: Workspace, fmt: str = "parquet"):
     return load_params(ws.params_path(fmt if ws.size else "csv"))
 
 
-def _key() -> bytes:
-    from valuation.privacy.keys import parse_key
+def _key(params) -> bytes:
+    """The deal key, from ``VALUATION_DEAL_KEY`` (the params say so; no demo key)."""
+    from valuation.privacy.keys import load_key
 
-    return parse_key(os.environ[KEY_ENV], source=f"environment variable {KEY_ENV}")
+    return load_key(params, notify=None)
 
 
 def _analysis(ws: Workspace) -> dict[str, pd.DataFrame]:
@@ -205,7 +206,7 @@ def _analysis(ws: Workspace) -> dict[str, pd.DataFrame]:
         from valuation.ingest import read_exports
         from valuation.privacy.gate import run_gate
 
-        run_gate(read_exports(params), params, _key())
+        run_gate(read_exports(params), params, _key(params))
     return load_analysis(params)
 
 
@@ -286,7 +287,7 @@ def stage_gate(ws: Workspace) -> StageOutput:
 
     params = _params(ws)
     raw = read_exports(params)
-    key = _key()
+    key = _key(params)
     with measure_block() as m:
         result = run_gate(raw, params, key)
     return StageOutput(m, "raw tables in memory (Parquet ingest, untimed); writes the dataset + log",
@@ -530,17 +531,17 @@ STAGES: tuple[Stage, ...] = (
     Stage("gate", "privacy gate", stage_gate),
     Stage("rfm", "RFM summary", stage_rfm),
     Stage("fit_bgnbd", "BG/NBD fit (BetaGeo)", stage_fit_bgnbd),
-    Stage("ref_bgnbd_plain", "  lifetimes BG/NBD, plain", stage_ref_bgnbd_plain, "fit_bgnbd"),
-    Stage("ref_bgnbd_weights", "  lifetimes BG/NBD, weights", stage_ref_bgnbd_weights, "fit_bgnbd"),
+    Stage("ref_bgnbd_plain", "ref: lifetimes BG/NBD, plain", stage_ref_bgnbd_plain, "fit_bgnbd"),
+    Stage("ref_bgnbd_weights", "ref: lifetimes BG/NBD, weights", stage_ref_bgnbd_weights, "fit_bgnbd"),
     Stage("fit_pnbd", "Pareto/NBD fit (ParetoNBD)", stage_fit_pnbd),
-    Stage("ref_pnbd", "  lifetimes Pareto/NBD", stage_ref_pnbd, "fit_pnbd"),
+    Stage("ref_pnbd", "ref: lifetimes Pareto/NBD", stage_ref_pnbd, "fit_pnbd"),
     Stage("fit_gg", "Gamma-Gamma fit (GammaGamma)", stage_fit_gg),
-    Stage("ref_gg", "  lifetimes Gamma-Gamma", stage_ref_gg, "fit_gg"),
+    Stage("ref_gg", "ref: lifetimes Gamma-Gamma", stage_ref_gg, "fit_gg"),
     Stage("clv", "CLV per customer", stage_clv),
     Stage("survival_table", "survival table", stage_survival_table),
     Stage("churn_model", "churn model (Cox + AFT + PH test)", stage_churn_model),
     Stage("cox_ours", "Cox fit, our settings", stage_cox_ours),
-    Stage("ref_cox_default", "  lifelines Cox, default", stage_ref_cox_default, "cox_ours"),
+    Stage("ref_cox_default", "ref: lifelines Cox, default", stage_ref_cox_default, "cox_ours"),
     Stage("bootstrap", "bootstrap range", stage_bootstrap),
     Stage("brief", "full brief (whole pipeline)", stage_brief),
 )
@@ -904,6 +905,13 @@ def render_report(rows: list[dict], sizes: Sequence[int], runs: list[dict],
               "largest single process). *reference / ours*: reference wall time over ours on the "
               "same data in the same run (> 1 means we are faster).", ""]
     lines += stage_table(rows)
+    lines += ["", "## Estimates, ours vs reference (same data)", "",
+              "The speed ratios compare like with like only if the fits agree:", ""]
+    for stage in STAGES:
+        for row in sorted((r for r in rows if r["stage"] == stage.name
+                           and r.get("extra", {}).get("params")), key=lambda r: r["size"]):
+            est = ", ".join(f"{k} {v:g}" for k, v in row["extra"]["params"].items())
+            lines.append(f"- {stage.label}, {row['size']:,}: {est}")
     lines += ["", "## Scaling", "", "Wall time of our stages; slope = least-squares exponent k "
               "in t ~ n^k over the sizes measured.", ""]
     lines += scaling_table(rows, sizes)

@@ -91,6 +91,19 @@ def test_failed_stage_becomes_a_row_with_its_error(tmp_path):
     assert "**FAILED**" in "\n".join(run.stage_table([row]))
 
 
+def test_stages_after_a_failed_gate_are_not_run(small_run):
+    ws, _ = small_run
+    stages = [run.STAGE_BY_NAME[n] for n in ("gate", "rfm", "brief")]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(run.KEY_ENV, raising=False)  # no deal key: the gate cannot run
+        rows = run.run_size(ws, stages, skip_reference=True, seed=7, isolate=False,
+                            echo=lambda _line: None)
+    by_stage = {r["stage"]: r for r in rows}
+    assert by_stage["gate"]["error"]
+    assert "privacy gate failed" in by_stage["rfm"]["skipped"]
+    assert "privacy gate failed" in by_stage["brief"]["skipped"]
+
+
 def test_measure_block_sees_a_known_allocation():
     with _measure.measure_block(interval=0.005) as m:
         block = np.ones(40 * 2**20 // 8 * 4)  # 160 MiB, touched

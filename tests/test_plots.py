@@ -109,3 +109,19 @@ def test_chinese_labels_render_with_the_cjk_font_without_missing_glyphs(tmp_path
     assert missing == []
     fig = plots.value_bridge(_frames()["bridge"], style=style)
     assert fig.axes[0].get_title() == "估值桥"
+    # the CJK font must stick to the text: figures are saved after the style's context
+    # ends, and a generic "sans-serif" would then resolve to a font without Chinese glyphs
+    assert fig.axes[0].title.get_fontfamily()[0] == style.font
+    for label in fig.axes[0].get_xticklabels():
+        assert label.get_fontfamily()[0] == style.font
+
+
+def test_value_range_marks_a_far_asking_price_at_the_edge_not_by_stretching_the_axis():
+    samples = np.random.default_rng(3).normal(2_000_000, 150_000, 200)
+    fig = plots.value_range(samples, point=2_000_000, asking_price=6_000_000)
+    left, right = fig.axes[0].get_xlim()
+    assert right < 3_500_000  # the distribution keeps the width of the figure
+    assert any("6.00m" in t.get_text() and "→" in t.get_text() for t in fig.axes[0].texts)
+    near = plots.value_range(samples, point=2_000_000, asking_price=2_300_000)
+    assert near.axes[0].get_xlim()[1] > 2_300_000
+    assert any("2.30m" in t.get_label() for t in near.axes[0].get_lines())

@@ -88,8 +88,44 @@ def test_html_has_every_section_and_no_code(briefs, lang):
 
 def test_chinese_brief_reads_in_chinese(briefs):
     html = (briefs["zh"][0].output_dir / "brief.html").read_text(encoding="utf-8")
-    assert "执行摘要" in html and "卖方" in html and "对方报价" in html
+    assert "执行摘要" in html and "卖方" in html and "买方出价" in html
     assert "Executive summary" not in html
+    body = re.sub(r"<(script|style)[\s\S]*?</\1>", "", html)
+    # translated labels, never the stages' identifiers or their English labels
+    assert "已同意转让且可联系" in body and "客户资产总额（全部客户）" in body
+    for raw in ("transferable_contactable", "consent_gap", "Gross customer equity",
+                "assumption:", "channel["):
+        assert raw not in body, raw
+
+
+def _visible(html: str) -> str:
+    return re.sub(r"<(script|style)[\s\S]*?</\1>", "", html)
+
+
+def test_published_tables_hide_the_index_and_format_money_and_shares(briefs):
+    body = _visible((briefs["en"][0].output_dir / "brief.html").read_text(encoding="utf-8"))
+    assert "row_heading" not in body and 'class="blank' not in body  # no DataFrame index
+    assert "Transfer consent given" in body and "transferable_contactable" not in body
+    assert re.search(r"−¥\d{1,3}(,\d{3})+<", body)  # a bridge deduction: ¥ and separators
+    assert re.search(r">\d{1,3}\.\d%<", body)  # a share as a percentage
+    assert "Value of the transferable base" in body
+    assert "Consent gap" in body or "Data quality" in body  # risks by their human names
+
+
+def test_headline_numbers_come_from_the_stage_apis(briefs):
+    data = results.read_results(briefs["en"][0].output_dir / "results.json")
+    head = data["headline"]
+    # expected active customers from valuation.activity.expected_active_customers
+    outlook = data["activity"]["outlook"]
+    assert head["expected_active_12m"] == pytest.approx(outlook[-1]["expected_alive"])
+    assert 0 < head["expected_active_12m"] <= head["customers"]
+    # validation from valuation.validation: holdout totals match the by-frequency table
+    validation = data["validation"]
+    assert validation["skipped"] is None
+    by_freq = validation["by_frequency"]
+    actual = sum(row["customers"] * row["actual"] for row in by_freq)
+    assert actual == pytest.approx(validation["metrics"]["holdout_actual"], rel=1e-9)
+    assert 0 < head["churn_12m"] < 1
 
 
 def test_no_personal_data_in_any_output(briefs):

@@ -116,5 +116,16 @@ def test_result_tables_and_json_hold_aggregates_only(result):
     assert result.zone["asking_price"] == 150000.0
     assert result.price_checks.loc["revenue_multiple", "price"] > 0
     assert {"consent_gap", "data_quality", "churn_after_transfer", "concentration"} <= set(result.risks.index)
+    # complete for the brief
+    for key in ("bridge", "range", "tornado", "scenario_grid", "concentration", "positions",
+                "zone", "price_checks", "earn_out", "risks", "method_notes",
+                "expected_active_12m", "acquisitions", "streams", "purchase_method"):
+        assert key in data
+    assert data["range"]["p10"] < data["range"]["point"] < data["range"]["p90"]
+    assert sum(data["range"]["histogram"]["counts"]) == 20
+    for risk in data["risks"]:
+        assert risk["label_en"] != risk["risk"] and "_" not in risk["label_en"] + risk["label_zh"]
+    assert data["expected_active_12m"]["transferable_after_transfer"] > 0
+    assert "assumption:" not in result.summary("en") and "assumption:" not in result.summary("zh")
     for lang, word in (("en", "transferable"), ("zh", "可转让")):
         assert word in result.summary(lang)

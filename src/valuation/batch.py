@@ -30,6 +30,17 @@ from valuation.errors import ReportError, ValuationError
 from valuation.fileio import write_text_atomic
 from valuation.privacy.masking import mask_value
 
+PORTFOLIO_HEADERS: dict[str, str] = {
+    "target": "Target", "name": "Name", "status": "Status", "side": "Side",
+    "customers": "Customers", "active_customers": "Active (12 m)",
+    "equity_p10": "Equity P10", "equity_p50": "Equity P50", "equity_p90": "Equity P90",
+    "price_per_active_customer": "Target price per active customer",
+    "quality_score": "Quality score", "consent_coverage": "Consent coverage",
+    "churn_12m": "Churn within 12 m", "top_risks": "Top risks", "seconds": "Seconds",
+    "error": "Error",
+}
+"""Readable headers of portfolio.html (portfolio.csv keeps the machine names)."""
+
 PORTFOLIO_COLUMNS: tuple[str, ...] = (
     "target", "name", "status", "side", "customers", "active_customers",
     "equity_p10", "equity_p50", "equity_p90", "price_per_active_customer",
@@ -261,10 +272,13 @@ def _portfolio_html(table: pd.DataFrame) -> str:
     money = ("equity_p10", "equity_p50", "equity_p90", "price_per_active_customer")
     shown = table.copy()
     for column in money:
-        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"¥{v:,.0f}")
     for column in ("consent_coverage", "churn_12m"):
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{100 * v:.1f}%")
-    shown = shown.fillna("")
+    for column in ("customers", "active_customers"):
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+    shown["quality_score"] = shown["quality_score"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+    shown = shown.fillna("").rename(columns=PORTFOLIO_HEADERS)
     body = shown.to_html(index=False, escape=True, classes="portfolio", border=0)
     failed = int((table["status"] != "ok").sum())
     return f"""<!DOCTYPE html>
@@ -278,8 +292,9 @@ table.portfolio th {{ background: #1f4e79; color: white; padding: 6px 10px; text
 table.portfolio td {{ border-bottom: 1px solid #ddd; padding: 5px 10px; vertical-align: top; }}
 </style></head><body>
 <h1>Portfolio of targets</h1>
-<p>{len(table)} target(s), {failed} failed. Equity in CNY (P10 / P50 / P90 of the transferable
-customer base); shares in percent. Aggregates only.</p>
+<p>{len(table)} target(s), {failed} failed. Equity of the transferable customer base in CNY
+(P10 / P50 / P90); shares in percent; churn is the Kaplan-Meier share lost within 12 months of
+the first purchase. Aggregates only; each target's brief.html has the detail.</p>
 {body}
 </body></html>
 """

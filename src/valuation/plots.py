@@ -157,7 +157,10 @@ class PlotStyle:
         """Apply the style (and the CJK font, if any) inside a ``with`` block only."""
         rc = dict(self.rc)
         if self.font:
-            rc["font.family"] = "sans-serif"
+            # explicit family names, not the generic "sans-serif": a Text keeps its family
+            # from creation, while a generic family is looked up again when the figure is
+            # drawn (saved) -- after this block, where the CJK font is no longer configured
+            rc["font.family"] = [self.font, "DejaVu Sans"]
             rc["font.sans-serif"] = [self.font, "DejaVu Sans"]
         with plt.rc_context(rc):
             yield
@@ -263,7 +266,9 @@ def value_range(
     point : float, optional
         The point estimate, drawn as a solid line.
     asking_price : float, optional
-        The counterparty's asking price, drawn as a dashed line.
+        The counterparty's asking price, drawn as a dashed line; when it lies far outside
+        the distribution it is marked with an arrow at the edge instead, so the
+        distribution keeps the width of the figure.
     style : PlotStyle, optional
     """
     values = np.asarray(samples, dtype=float)

@@ -43,9 +43,8 @@ def run(args: argparse.Namespace) -> int:
     key = load_key(params)
     gate = run_gate(result, params, key)
     print("analysis dataset:")
-    paths = gate.paths.items() if isinstance(gate.paths, dict) else enumerate(gate.paths)
-    for name, path in paths:
-        print(f"  {name}: {path}" if isinstance(name, str) else f"  {path}")
+    for table, path in gate.paths.items():
+        print(f"  {table}: {path}")
     print("consent cohorts (customers):")
     for cohort, count in gate.cohort_counts.items():
         print(f"  {cohort:<32} {count:>12,}")

@@ -162,7 +162,7 @@ def _window(params: DealParams) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, pd.Timestamp(params.as_of)
 
 
-def processing_log_reference(params: DealParams) -> str | None:
+def processing_log_reference(params: DealParams, lang: str = "en") -> str | None:
     """The reference of the target's processing log for the brief: file, last entry, hash,
     and whether the hash chain verifies; ``None`` when there is no log (no gate run)."""
     import json
@@ -177,9 +177,13 @@ def processing_log_reference(params: DealParams) -> str | None:
         return None
     last = json.loads(lines[-1])
     verdict = verify_log(path)
-    state = "hash chain verified" if verdict.ok else f"NOT verified: {verdict.reason}"
+    if lang == "zh":
+        state = "哈希链核验通过" if verdict.ok else f"哈希链核验未通过：{verdict.reason}"
+    else:
+        state = "hash chain verified" if verdict.ok else f"NOT verified: {verdict.reason}"
+    sep = "；" if lang == "zh" else "; "
     return (f"{path.name} #{last.get('seq')} ({last.get('time', '')}, "
-            f"SHA-256 {str(last.get('hash', ''))[:16]}…; {state})")
+            f"SHA-256 {str(last.get('hash', ''))[:16]}…{sep}{state})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -294,17 +298,32 @@ def active_last_12_months(tables: Mapping[str, pd.DataFrame], as_of: Any) -> int
     return int(recent["customer_token"].nunique())
 
 
+def purchase_model(base: Any) -> tuple[Any, pd.DataFrame] | None:
+    """The valuation's fitted repeat-purchase model (BG/NBD) and its RFM table, or ``None``
+    when the valuation uses none (memberships only, or the empirical-rate fallback)."""
+    stream = getattr(base, "purchase_", None)
+    model = getattr(stream, "purchase_model_", None)
+    if model is None or not hasattr(model, "p_alive"):
+        return None
+    return model, stream.rfm_
+
+
+def purchase_fallback_reason(base: Any) -> str | None:
+    """Why the valuation fell back to an empirical purchase rate (``None`` when it did not)."""
+    return getattr(base, "purchase_fallback_reason_", None)
+
+
 def purchase_outlook(base: Any, params: DealParams) -> pd.DataFrame | None:
     """Expected alive / buying customers in each of the next 12 months, from the
     valuation's fitted purchase model (:func:`valuation.activity.expected_active_customers`);
-    ``None`` when the valuation uses no purchase model (e.g. memberships only)."""
+    ``None`` when the valuation uses no purchase model."""
     from valuation.activity import expected_active_customers
 
-    stream = getattr(base, "purchase_", None)
-    if stream is None:
+    fitted = purchase_model(base)
+    if fitted is None:
         return None
-    return expected_active_customers(stream.purchase_model_, stream.rfm_, months=12,
-                                     time_unit=params.time_unit)
+    model, rfm = fitted
+    return expected_active_customers(model, rfm, months=12, time_unit=params.time_unit)
 
 
 def activity(ctx: BriefContext, tables: Mapping[str, pd.DataFrame], panel: pd.DataFrame,
@@ -373,7 +392,8 @@ def churn(ctx: BriefContext, survival: pd.DataFrame, model: Any):
 
     overall = surv.kaplan_meier_curves(survival)
     medians = surv.median_lifetimes(survival)
-    median_days = _num(medians["median_days"].iloc[0]) if len(medians) else None
+    median_raw = float(medians["median_days"].iloc[0]) if len(medians) else float("nan")
+    median_days = _num(median_raw)
     s365 = _survival_at(overall, 365.0)
     churn_12m = 1.0 - s365 if s365 is not None else None
     ctx.headline.update(churn_12m=churn_12m, median_lifetime_days=median_days)
@@ -382,8 +402,12 @@ def churn(ctx: BriefContext, survival: pd.DataFrame, model: Any):
     ctx.blocks["churn"] = {"medians": medians, "drivers": drivers, "reference": reference,
                            "concordance": _num(getattr(model, "concordance_", None)),
                            "survival_365_days": s365}
-    median_text = (ctx.t("days", n=median_days) if median_days is not None
-                   else ctx.t("missing_value"))
+    if median_days is not None:
+        median_text = ctx.t("days", n=median_days)
+    elif np.isinf(median_raw):  # survival never falls to 50% within the data
+        median_text = ctx.t("median_not_reached")
+    else:
+        median_text = ctx.t("missing_value")
     min_group = max(ctx.k, KM_MIN_GROUP)
     curves = surv.kaplan_meier_curves(survival, by="channel", min_group_size=min_group)
     curves = curves.assign(group=[T.label(ctx.figure_lang, "level", g) for g in curves["group"]])
@@ -499,7 +523,8 @@ def _asking_text(ctx: BriefContext, result: Any) -> str:
     side = ctx.params.deal.side
     p10, p50, p90 = (result.percentile(q) for q in (10, 50, 90))
     values = result.replicates["combined"].dropna().to_numpy(float)
-    ratio = asking / p50 if p50 else float("nan")
+    # a multiple of a negative or zero median means nothing: then it is left out
+    ratio = ctx.t("asking_ratio", ratio=asking / p50) if p50 > 0 else ""
     if asking > (values.max() if len(values) else p90):
         where = ctx.t("asking_above", p90=ctx.money(p90), ratio=ratio)
     elif asking < (values.min() if len(values) else p10):
@@ -629,7 +654,8 @@ class PurchaseValidation:
 
 
 def purchase_validation(tables: Mapping[str, pd.DataFrame], params: DealParams, *,
-                        uses_purchase_model: bool = True) -> PurchaseValidation:
+                        uses_purchase_model: bool = True,
+                        fallback_reason: str | None = None) -> PurchaseValidation:
     """Fit BG/NBD on the calibration period and compare it with the holdout.
 
     Parameters
@@ -640,6 +666,8 @@ def purchase_validation(tables: Mapping[str, pd.DataFrame], params: DealParams, 
         ``calibration_end``, ``as_of`` and ``time_unit``.
     uses_purchase_model : bool
         Whether the valuation uses a purchase model at all; when not, nothing is fitted.
+    fallback_reason : str, optional
+        Why the valuation uses no purchase model (shown as the reason of the skip).
 
     Returns
     -------
@@ -654,7 +682,8 @@ def purchase_validation(tables: Mapping[str, pd.DataFrame], params: DealParams, 
     )
 
     if not uses_purchase_model:
-        return PurchaseValidation(skipped="the valuation uses no repeat-purchase model for this target")
+        return PurchaseValidation(skipped=fallback_reason or
+                                  "the valuation uses no repeat-purchase model for this target")
     orders = tables["orders"]
     orders = orders.loc[orders["amount"] > 0, ["customer_token", "order_date"]].dropna()
     try:
@@ -719,10 +748,13 @@ def validation_section(ctx: BriefContext, validation: PurchaseValidation):
 # ---------------------------------------------------------------------------------------
 # Method notes and handover
 # ---------------------------------------------------------------------------------------
-def method_notes(ctx: BriefContext) -> str:
-    """Markdown of the method notes with the papers cited."""
+def method_notes(ctx: BriefContext, fallback_reason: str | None = None) -> str:
+    """Markdown of the method notes with the papers cited, and the purchase-model fallback
+    when the valuation used it (``fallback_reason``)."""
     lines = [ctx.heading("method_notes"), ""]
     lines += [f"- {note}" for note in T.METHOD_NOTES[ctx.lang]]
+    if fallback_reason:
+        lines.append(f"- **{ctx.t('fallback_note', reason=fallback_reason)}**")
     lines += ["", f"**{ctx.t('references')}**", ""]
     lines += [f"{i}. {ref}" for i, ref in enumerate(T.REFERENCES, 1)]
     return "\n".join(lines)

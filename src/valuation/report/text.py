@@ -74,8 +74,9 @@ NARRATIVE: dict[str, dict[str, str]] = {
         ),
         "asking_buyer": "The seller asks **{asking}**, {where}",
         "asking_seller": "The price on the table is **{asking}**, {where}",
-        "asking_above": "above our whole range (P90 {p90}; {ratio:.1f}× our P50).",
-        "asking_below": "below our whole range (P10 {p10}; {ratio:.1f}× our P50).",
+        "asking_above": "above our whole range (P90 {p90}{ratio}).",
+        "asking_below": "below our whole range (P10 {p10}{ratio}).",
+        "asking_ratio": "; {ratio:.1f}× our P50",
         "asking_inside": "at about the P{pct} of our range.",
         "zone_buyer_yes": "An agreement is possible between {low} and {high}.",
         "zone_buyer_no": "It exceeds our walk-away by {gap}: the seller must come down.",
@@ -184,8 +185,14 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "handover_confirmed": "Confirmed",
         "timing_sentence": "Timing: kernel start {kernel:.1f} s, compute {compute:.1f} s, export {export:.1f} s.",
         "days": "{n:,.0f} days",
+        "median_not_reached": "not reached (more than half of the customers are still active at the end of the observed window)",
         "missing_value": "n/a",
         "references": "References",
+        "fallback_note": (
+            "Simplified method for this target: repeat purchases are valued at the empirical "
+            "repeat-purchase rate times the Kaplan-Meier retention curve instead of "
+            "BG/NBD + Gamma-Gamma, because {reason}."
+        ),
     },
     "zh": {
         "title": "谈判简报：{name}",
@@ -203,8 +210,9 @@ NARRATIVE: dict[str, dict[str, str]] = {
         ),
         "asking_buyer": "卖方报价 **{asking}**，{where}",
         "asking_seller": "买方出价 **{asking}**，{where}",
-        "asking_above": "高于我方整个估值区间（P90 为 {p90}，报价为我方 P50 的 {ratio:.1f} 倍）。",
-        "asking_below": "低于我方整个估值区间（P10 为 {p10}，仅为我方 P50 的 {ratio:.1f} 倍）。",
+        "asking_above": "高于我方整个估值区间（P90 为 {p90}{ratio}）。",
+        "asking_below": "低于我方整个估值区间（P10 为 {p10}{ratio}）。",
+        "asking_ratio": "，为我方 P50 的 {ratio:.1f} 倍",
         "asking_inside": "约处于我方估值区间的 P{pct} 位置。",
         "zone_buyer_yes": "双方可在 {low} 至 {high} 之间达成一致。",
         "zone_buyer_no": "比我方底线高出 {gap}，需卖方让步。",
@@ -293,8 +301,13 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "handover_confirmed": "已确认",
         "timing_sentence": "耗时：内核启动 {kernel:.1f} 秒，计算 {compute:.1f} 秒，导出 {export:.1f} 秒。",
         "days": "{n:,.0f} 天",
+        "median_not_reached": "尚未达到（观察期末仍有过半客户保持活跃）",
         "missing_value": "无",
         "references": "参考文献",
+        "fallback_note": (
+            "本标的采用简化方法：复购价值按经验复购率乘以 Kaplan-Meier 留存曲线估算，"
+            "而非 BG/NBD + Gamma-Gamma 模型，原因是：{reason}。"
+        ),
     },
 }
 

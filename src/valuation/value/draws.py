@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from valuation.value.newton import with_params
+from valuation.value.newton import WEAK_RTOL, with_params
 
 
 def covariance_of(model) -> np.ndarray:
@@ -31,15 +31,35 @@ def covariance_of(model) -> np.ndarray:
     return np.diag(np.nan_to_num(se, nan=0.0) ** 2)
 
 
+def identified_part(log_cov: np.ndarray) -> np.ndarray:
+    """The covariance without the directions whose precision is below
+    :data:`~valuation.value.newton.WEAK_RTOL` of the largest.
+
+    Along such a ridge (e.g. Gamma-Gamma's q and gamma growing together when spend hardly
+    varies) the normal approximation is poor and its variance huge: draws along it would
+    reach impossible values (q <= 1) while predictions hardly depend on it. The same rule
+    keeps the Newton step of the bootstrap off those directions.
+    """
+    cov = (np.asarray(log_cov, float) + np.asarray(log_cov, float).T) / 2
+    variance, vectors = np.linalg.eigh(cov)
+    if not len(variance) or variance.max() <= 0:
+        return np.zeros_like(cov)
+    positive = variance > 0
+    precision_top = float((1.0 / variance[positive]).max())
+    keep = positive & (1.0 / np.where(positive, variance, np.inf) > WEAK_RTOL * precision_top)
+    return (vectors[:, keep] * variance[keep]) @ vectors[:, keep].T
+
+
 def draw_parameters(model, rng: np.random.Generator):
     """A copy of a fitted model with ``params_`` drawn from their log-normal approximation.
 
     ``log(params) ~ N(log(theta_hat), D^-1 C D^-1)`` with ``C`` the covariance of the
     parameters (:func:`covariance_of`) and ``D = diag(theta_hat)`` (delta method), so every
-    draw is positive. The fitted model is not changed.
+    draw is positive; directions the data barely inform are left out
+    (:func:`identified_part`). The fitted model is not changed.
     """
     theta = np.asarray(model.params_, float)
     scale = np.diag(1.0 / theta)
-    log_cov = scale @ covariance_of(model) @ scale
+    log_cov = identified_part(scale @ covariance_of(model) @ scale)
     draw = rng.multivariate_normal(np.log(theta), log_cov, method="eigh")
     return with_params(model, np.exp(draw))

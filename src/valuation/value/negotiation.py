@@ -146,7 +146,7 @@ def earn_out(price: float, share: float, eligible: int, retention_probability: f
     -------
     EarnOut with a table indexed by ``P10``, ``expected``, ``P90`` (retained count, payout).
     """
-    amount = share * price
+    amount = share * max(float(price), 0.0)  # no earn-out on a price that is not positive
     rng = np.random.default_rng(seed)
     n_eff = max(float(effective_size), 2.0)
     p = float(np.clip(retention_probability, 1e-6, 1 - 1e-6))

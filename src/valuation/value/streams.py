@@ -41,7 +41,7 @@ import pandas as pd
 from valuation.errors import ModelError, ModelInputError
 from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS
 from valuation.value.draws import draw_parameters
-from valuation.value.newton import one_step_params, with_params
+from valuation.value.newton import newton_params, with_params
 
 PERIODS_PER_YEAR: dict[str, float] = {"D": 365.25, "W": 52.0, "M": 12.0}
 """Model time units per year (weeks: 52, as in the models' own discounting)."""
@@ -194,12 +194,8 @@ class PurchaseStream:
         keep = row_w > 0
         rows = self.rows_[keep]
         if hasattr(model, "loglik_derivatives"):
-            try:
-                derivs = model.loglik_derivatives(rows[:, 0], rows[:, 1], rows[:, 2],
-                                                  weights=row_w[keep])
-                values = one_step_params(model, derivs)
-            except ModelError:
-                values = None
+            values = newton_params(model, lambda m: m.loglik_derivatives(
+                rows[:, 0], rows[:, 1], rows[:, 2], weights=row_w[keep]))
             if values is not None:
                 return with_params(model, values), "newton"
         refit = copy.deepcopy(self.purchase_model)
@@ -213,11 +209,8 @@ class PurchaseStream:
         model = self.spend_model_
         if hasattr(model, "loglik_derivatives"):
             freq, money, wr = self._spend_fit_rows(w)
-            try:
-                values = one_step_params(model, model.loglik_derivatives(freq, money,
+            values = newton_params(model, lambda m: m.loglik_derivatives(freq, money,
                                                                          weights=wr))
-            except ModelError:
-                values = None
             if values is not None:
                 return with_params(model, values), "newton"
         return self._fit_spend(w, self, compute_se=False), "refit"

@@ -65,8 +65,9 @@ class UncertaintyResult:
     failed: int
 
     def value_at(self, percentile: int, column: str = "combined") -> float:
-        """The value at a percentile (e.g. 10 for P10)."""
-        return float(np.nanpercentile(self.replicates[column], percentile))
+        """The value at a percentile (e.g. 10 for P10); the point estimate without replicates."""
+        values = self.replicates[column].dropna().to_numpy(float)
+        return float(np.percentile(values, percentile)) if len(values) else self.point
 
     def share_below(self, price: float, column: str = "combined") -> float:
         """Share of replicates worth less than ``price`` (where a price sits in the range)."""
