@@ -37,7 +37,8 @@ def test_valuate_runs_end_to_end_on_the_sample(target, tmp_path):
     tables, params = _gate_tables(target, tmp_path)
     result = valuate(tables, params, replicates=12)
     bridge = result.bridge
-    assert bridge["amount_cents"].iloc[:-1].sum() == bridge["amount_cents"].iloc[-1]
+    total = list(bridge["step"]).index("transferable_value")  # acquisitions may follow it
+    assert bridge["amount_cents"].iloc[:total].sum() == bridge["amount_cents"].iloc[total]
     steps = bridge.set_index("step")["amount"]
     gross = steps["gross_equity"]
     assert math.isfinite(result.value) and result.value < gross
@@ -47,8 +48,8 @@ def test_valuate_runs_end_to_end_on_the_sample(target, tmp_path):
     # the transferable base is worth something before the fixed integration cost
     assert result.value + params.deal.integration_cost > 0
     if target != "bootcamp":
-        # the bootcamp's existing base (one big course each, few follow-ons) is worth less
-        # than its CNY 500k integration cost: a finding, not a defect
+        # the bootcamp's existing base (one big course each, some follow-ons) may be worth
+        # less than its integration cost: a finding, not a defect
         assert result.value > 0
     assert result.percentile(10) < result.value < result.percentile(90)
     assert result.replicates["combined"].notna().all()
