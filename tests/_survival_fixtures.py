@@ -125,9 +125,9 @@ def load_sample(target: str, tmp_path: Path):
     params_file = REPO / "params" / f"{target}.yaml"
     truth_file = folder / "ground_truth.json"
     if not truth_file.exists() or not params_file.exists():
-        pytest.skip(f"sample {target} not generated yet (run `valuation samples`)")
-    ingest = pytest.importorskip("valuation.ingest")
-    gate = pytest.importorskip("valuation.privacy.gate")
+        pytest.fail(f"sample {target} missing: data/samples is committed; run `valuation samples`")
+    import valuation.ingest as ingest
+    import valuation.privacy.gate as gate
     from valuation.params import load_params
 
     params = load_params(params_file)

@@ -18,7 +18,7 @@ SBG_TABLE = SHARED / "data" / "sbg" / "sbg_fader_hardie_2007_table1.csv"
 def cdnow_transactions() -> pd.DataFrame:
     """The CDNOW 1-in-10 sample, one row per purchase (6,919 rows), dates parsed."""
     if not CDNOW_SAMPLE.exists():
-        pytest.skip(f"reference data not found: {CDNOW_SAMPLE}")
+        pytest.fail(f"reference data not found: {CDNOW_SAMPLE} (../shared beside the checkout)")
     frame = pd.read_csv(
         CDNOW_SAMPLE,
         sep=r"\s+",
@@ -53,7 +53,7 @@ def _sample_orders(target: str) -> tuple[pd.DataFrame, dict]:
     folder = REPO / "data" / "samples" / target
     params_path = REPO / "params" / f"{target}.yaml"
     if not (folder / "ground_truth.json").exists() or not params_path.exists():
-        pytest.skip(f"sample target {target} not generated")
+        pytest.fail(f"sample target {target} missing: data/samples is committed")
     from valuation.ingest import read_exports
     from valuation.params import load_params
 

@@ -137,8 +137,8 @@ def test_benchmark_needs_history_before_the_training_cutoff():
 def test_online_school_benchmark_with_bgnbd(tmp_path):
     from _survival_fixtures import load_sample
 
-    features = pytest.importorskip("valuation.features")
-    models = pytest.importorskip("valuation.models")
+    import valuation.features as features
+    import valuation.models as models
     tables, params, _ = load_sample("online_school", tmp_path)
     orders = tables["orders"].loc[tables["orders"]["amount"] > 0]
     rfm = features.rfm_summary(orders, calibration_end=params.calibration_end, time_unit="W")

@@ -20,7 +20,7 @@ TARGETS = ("online_school", "bootcamp", "cert_school")
 def _gate_tables(target: str, tmp_path: Path):
     yaml = ROOT / "params" / f"{target}.yaml"
     if not yaml.exists() or not (ROOT / "data" / "samples" / target).exists():
-        pytest.skip(f"sample {target} not generated yet (run `valuation samples`)")
+        pytest.fail(f"sample {target} missing: data/samples is committed; run `valuation samples`")
     from valuation.ingest import read_exports
     from valuation.privacy.gate import run_gate
 
