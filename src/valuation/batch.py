@@ -261,11 +261,23 @@ def portfolio_table(outcomes: Sequence[TargetOutcome]) -> pd.DataFrame:
             row.update(
                 name=results.get("name"), side=results.get("side"),
                 **{k: head.get(k) for k in PORTFOLIO_COLUMNS if k in head and k != "top_risks"},
-                top_risks="; ".join(str(r.get("name", r)) if isinstance(r, dict) else str(r)
-                                    for r in risks[:3]),
+                top_risks="; ".join(_risk_name(r) for r in risks[:3]),
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(PORTFOLIO_COLUMNS))
+
+
+def _risk_name(risk: Any) -> str:
+    """A headline risk in English (the portfolio mixes briefs of both languages)."""
+    from valuation.report.text import label
+
+    if not isinstance(risk, dict):
+        return str(risk)
+    key = str(risk.get("risk") or "")
+    if key.startswith("assumption:"):
+        return label("en", "risk", "assumption").format(
+            label=key.split(":", 1)[1].replace("_", " "))
+    return label("en", "risk", key) if key else str(risk.get("name", ""))
 
 
 def _portfolio_html(table: pd.DataFrame) -> str:

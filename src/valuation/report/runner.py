@@ -16,6 +16,7 @@ One call, :func:`run_brief`, does the whole job of ``valuation brief``:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import os
 import shutil
@@ -180,7 +181,11 @@ def execute_notebook(
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        papermill.execute_notebook(
+        # a fresh context: jupyter_core keeps "the event loop of this thread" in a context
+        # variable, and a context copied from another thread (a Dask worker thread gets its
+        # caller's) hands nbclient a loop that is already running elsewhere
+        contextvars.Context().run(
+            papermill.execute_notebook,
             str(notebook),
             str(output),
             parameters=parameters,
