@@ -684,8 +684,11 @@ def purchase_validation(tables: Mapping[str, pd.DataFrame], params: DealParams, 
     if not uses_purchase_model:
         return PurchaseValidation(skipped=fallback_reason or
                                   "the valuation uses no repeat-purchase model for this target")
-    orders = tables["orders"]
-    orders = orders.loc[orders["amount"] > 0, ["customer_token", "order_date"]].dropna()
+    from valuation.value.equity import purchase_transactions
+
+    # the same transactions the valuation models: instalments merged, membership fees apart
+    orders = purchase_transactions(tables["orders"], params)
+    orders = orders[["customer_token", "order_date"]].dropna()
     try:
         rfm = rfm_summary(orders, amount=None, calibration_end=params.calibration_end,
                           observation_end=params.as_of, time_unit=params.time_unit)

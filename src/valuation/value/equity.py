@@ -68,6 +68,23 @@ def collapse_instalments(orders: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([orders.loc[~instal], merged], ignore_index=True)
 
 
+def purchase_orders(orders: pd.DataFrame, membership_fee: float | None) -> pd.DataFrame:
+    """The orders of the purchase stream: all of them, or all but membership fees when the
+    target has a membership stream (so a fee is never counted twice)."""
+    if membership_fee is None:
+        return orders
+    is_member = orders["category"].astype("string").str.lower() == MEMBERSHIP_CATEGORY
+    return orders.loc[~is_member.fillna(False).to_numpy(bool)]
+
+
+def purchase_transactions(orders: pd.DataFrame, params) -> pd.DataFrame:
+    """The transactions the purchase model sees: paid orders up to ``as_of`` net of refunds,
+    without membership fees when a membership stream exists, instalment plans merged into
+    one purchase (see :func:`collapse_instalments`)."""
+    frame = net_orders(orders, pd.Timestamp(params.as_of))
+    return collapse_instalments(purchase_orders(frame, params.economics.membership_fee))
+
+
 def cohort_flags(customers: pd.DataFrame) -> pd.DataFrame:
     """Consent cohort flags per customer (:func:`valuation.privacy.cohorts.cohort_mask`)."""
     return pd.DataFrame({cohort: cohort_mask(customers, cohort).to_numpy(bool)
@@ -179,11 +196,10 @@ class CustomerBase:
         self._retention = {}
         self.retention_ = self.retention(assumptions.inactivity_days)
         fee = params.economics.membership_fee
-        is_member_order = orders["category"].astype("string").str.lower() == MEMBERSHIP_CATEGORY
         self.method_notes_: list[str] = []
         self.purchase_fallback_reason_ = None
         self.purchase_ = None
-        stream_orders = orders.loc[~is_member_order.fillna(False)] if fee is not None else orders
+        stream_orders = purchase_orders(orders, fee)
         known = stream_orders["customer_token"].isin(self.customers_.index)
         stream_orders = stream_orders.loc[known]
         if not stream_orders.empty:
