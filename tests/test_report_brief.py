@@ -115,10 +115,13 @@ def test_published_tables_hide_the_index_and_format_money_and_shares(briefs):
 def test_headline_numbers_come_from_the_stage_apis(briefs):
     data = results.read_results(briefs["en"][0].output_dir / "results.json")
     head = data["headline"]
-    # expected active customers from valuation.activity.expected_active_customers
+    # BG/NBD alive customers from valuation.activity.expected_active_customers; the headline
+    # active count in 12 months from the valuation's survival-based retention
     outlook = data["activity"]["outlook"]
-    assert head["expected_active_12m"] == pytest.approx(outlook[-1]["expected_alive"])
-    assert 0 < head["expected_active_12m"] <= head["customers"]
+    assert head["expected_alive_12m_bgnbd"] == pytest.approx(outlook[-1]["expected_alive"])
+    expected = data["valuation"]["expected_active_12m"]
+    assert head["expected_active_12m"] == pytest.approx(expected["all_current_owner"])
+    assert 0 < head["expected_active_12m"] <= head["active_customers"] <= head["customers"]
     # validation from valuation.validation: holdout totals match the by-frequency table
     validation = data["validation"]
     assert validation["skipped"] is None

@@ -43,6 +43,7 @@ HEADLINE_KEYS: tuple[str, ...] = (
     "churn_12m",
     "median_lifetime_days",
     "expected_active_12m",
+    "expected_alive_12m_bgnbd",
     "earn_out_amount",
     "earn_out_expected_retained",
     "top_risks",

@@ -347,7 +347,10 @@ def activity(ctx: BriefContext, tables: Mapping[str, pd.DataFrame], panel: pd.Da
     if outlook is not None and len(outlook):
         last = outlook.iloc[-1]
         alive, buying = _num(last["expected_alive"]), _num(last["expected_active"])
-    ctx.headline.update(active_customers=active_12m, expected_active_12m=alive)
+    # BG/NBD "alive" keeps every customer without a repeat purchase alive (the model's
+    # assumption), so the headline count of active customers in 12 months comes from the
+    # survival-based retention of the valuation instead (see valuation_section)
+    ctx.headline.update(active_customers=active_12m, expected_alive_12m_bgnbd=alive)
     ctx.blocks["activity"] = {"panel": panel.tail(24), "active_last_12_months": active_12m,
                               "outlook": outlook}
     lines = [ctx.heading("activity"),
@@ -487,6 +490,8 @@ def _assumption_label(lang: str, name: str, default: str | None) -> str:
 def valuation_section(ctx: BriefContext, result: Any):
     """Markdown, bridge table and the bridge, range and tornado figures (a ``ValuationResult``)."""
     ctx.blocks["valuation"] = result.to_json_dict()
+    outlook = result.expected_active_12m or {}
+    ctx.headline.update(expected_active_12m=outlook.get("all_current_owner"))
     bridge = result.bridge
     fig_labels = [T.label(ctx.figure_lang, "bridge", s, default=l)
                   for s, l in zip(bridge["step"], bridge["label"])]
