@@ -57,13 +57,13 @@ def planted_notebook() -> dict:
                  {"output_type": "stream", "name": "stdout", "text": ["ok\n", f"{MOBILE}\n"]},
                  {"output_type": "display_data", "metadata": {}, "data": {
                      "text/plain": ["<Figure>"],
-                     "text/html": [f'<img alt="chart of li.na&#64;example.cn" src="x.png">'],
+                     "text/html": ['<img alt="chart of li.na&#64;example.cn" src="x.png">'],
                      "image/png": "iVBORw0KGgo="}},
                  {"output_type": "execute_result", "execution_count": 1, "metadata": {},
                   "data": {"application/json": {"rows": [{"id": ID}]},
                            "text/plain": ["'clean'"]}},
              ]},
-            {"cell_type": "markdown", "metadata": {}, "source": f"![phone 138-1234-5678](a.png)"},
+            {"cell_type": "markdown", "metadata": {}, "source": "![phone 138-1234-5678](a.png)"},
         ],
     }
 

@@ -8,7 +8,7 @@ traceback. Messages must never carry a raw personal value: mask it first with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class ValuationError(Exception):

@@ -586,6 +586,95 @@ class FittedMixin:
         return frame
 
 
+def fit_purchase_model(
+    estimator: FittedMixin,
+    frequency: object,
+    recency: object,
+    T: object,
+    weights: object,
+    *,
+    make_data: Callable[..., object],
+    derivatives: Callable[[np.ndarray, object], tuple[float, np.ndarray, np.ndarray]],
+    time_params: Sequence[int],
+    model_name: str,
+    no_repeat_reason: str,
+    warm_rows: int = 20_000,
+    compute_se: bool = True,
+) -> FittedMixin:
+    """The fit shared by the purchase models (BG/NBD, Pareto/NBD); returns ``estimator``.
+
+    Groups identical (frequency, recency, T) rows with weights, rescales time so that
+    max(T) = 10 for the optimiser, warms up on a fixed-seed subsample of rows when there are
+    many, maximises the likelihood, and stores the results in the caller's time unit.
+
+    Parameters
+    ----------
+    estimator : BetaGeo or ParetoNBD
+        Supplies ``penalizer``, ``initial_params`` and ``_param_names``; fitted in place.
+    make_data : callable
+        ``make_data(x, t_x, T, weights)`` -> the model's prepared data.
+    derivatives : callable
+        ``derivatives(params, data)`` -> (log-likelihood, gradient, Hessian).
+    time_params : sequence of int
+        Positions of the parameters measured in time units (rescaled with time).
+    model_name : str
+        For messages, e.g. ``"BG/NBD (BetaGeo)"``.
+    no_repeat_reason : str
+        Why the maximum does not exist when nobody repeats.
+    warm_rows : int
+        Size of the warm-up subsample.
+    compute_se : bool
+        False skips the standard errors.
+    """
+    x, tx, big_t, _ = check_rfm(frequency, recency, T)
+    w = check_weights(weights, len(x))
+    unique, counts = group_rows({"frequency": x, "recency": tx, "T": big_t}, w)
+    ux = unique["frequency"].to_numpy(float)
+    scale = time_scale(big_t)
+    utx = unique["recency"].to_numpy(float) * scale
+    ut = unique["T"].to_numpy(float) * scale
+    if estimator.initial_params is None:
+        start = np.ones(len(estimator._param_names))
+    else:
+        start = np.asarray(estimator.initial_params, dtype=float).copy()
+        start[list(time_params)] *= scale
+    repeaters = float(counts[ux > 0].sum())
+    context = f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases."
+    if repeaters == 0:
+        raise ConvergenceError(
+            f"{model_name} did not converge: the maximum does not exist ({no_repeat_reason})."
+            f" {context}\n{CHECKLIST}"
+        )
+    prepared = make_data(ux, utx, ut, counts)
+    warm = None
+    rows = subsample_rows(len(ux), size=warm_rows)
+    if rows is not None:
+        # inverse-probability weights keep the subsample's total comparable
+        factor = len(ux) / len(rows)
+        sub = make_data(ux[rows], utx[rows], ut[rows], counts[rows] * factor)
+        warm = (lambda p: derivatives(p, sub), float(counts[rows].sum() * factor))
+    result = maximize_likelihood(
+        lambda p: derivatives(p, prepared),
+        start,
+        estimator._param_names,
+        total_weight=float(counts.sum()),
+        penalizer=estimator.penalizer,
+        model_name=model_name,
+        context=context,
+        warm_start=warm,
+        compute_se=compute_se,
+    )
+    unscale = np.ones(len(start))
+    unscale[list(time_params)] = 1.0 / scale
+    estimator._store(result, unscale=unscale)
+    # rescaling time by c shifts the log-likelihood by -log(c) per repeat purchase
+    estimator.log_likelihood_ = result.log_likelihood + np.log(scale) * float(wdot(counts, ux))
+    estimator.time_scale_ = scale
+    estimator.n_customers_ = float(counts.sum())
+    estimator.n_rows_ = len(ux)
+    return estimator
+
+
 def wrap_like(values: np.ndarray, index: pd.Index, template: object, name: str) -> object:
     """Return a Series on ``index`` when the input was a Series, else the array."""
     if isinstance(template, pd.Series):

@@ -6,20 +6,17 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyperu, polygamma
 
-from valuation.errors import ConvergenceError, ModelError, ModelInputError
+from valuation.errors import ModelError, ModelInputError
 from valuation.models._discount import discounted_expected_increments
 from valuation.models._mle import (
     wdot,
-    CHECKLIST,
     FittedMixin,
     check_rfm,
     check_weights,
     discount_rate_per_period,
+    fit_purchase_model,
     gauss_legendre_unit,
-    group_rows,
-    maximize_likelihood,
     penalized_log_space,
-    subsample_rows,
     time_scale,
     wrap_like,
 )
@@ -283,51 +280,13 @@ class ParetoNBD(FittedMixin):
 
         Customers with T = 0 (frequency 0, recency 0) add 0 to the log-likelihood.
         """
-        x, tx, big_t, _ = check_rfm(frequency, recency, T)
-        w = check_weights(weights, len(x))
-        unique, counts = group_rows({"frequency": x, "recency": tx, "T": big_t}, w)
-        ux = unique["frequency"].to_numpy(float)
-        utx_raw = unique["recency"].to_numpy(float)
-        ut_raw = unique["T"].to_numpy(float)
-        scale = time_scale(big_t)
-        utx, ut = utx_raw * scale, ut_raw * scale
-        if self.initial_params is None:
-            start = np.array([1.0, 1.0, 1.0, 1.0])
-        else:
-            start = np.asarray(self.initial_params, dtype=float).copy()
-            start[[1, 3]] *= scale
-        repeaters = float(counts[ux > 0].sum())
-        context = f"{repeaters:.0f} of {counts.sum():.0f} customers have repeat purchases."
-        if repeaters == 0:
-            raise ConvergenceError(
-                "Pareto/NBD (ParetoNBD) did not converge: the maximum does not exist (r -> 0, "
-                f"the lifetime parameters s, beta are not identified). {context}\n{CHECKLIST}"
-            )
-        prepared = PNBDData(ux, utx, ut, counts)
-        warm = None
-        rows = subsample_rows(len(ux), size=WARM_ROWS)
-        if rows is not None:
-            factor = len(ux) / len(rows)
-            sub = PNBDData(ux[rows], utx[rows], ut[rows], counts[rows] * factor)
-            warm = (lambda p: paretonbd_derivatives(p, sub), float(counts[rows].sum() * factor))
-        result = maximize_likelihood(
-            lambda p: paretonbd_derivatives(p, prepared),
-            start,
-            self._param_names,
-            total_weight=float(counts.sum()),
-            penalizer=self.penalizer,
+        return fit_purchase_model(
+            self, frequency, recency, T, weights,
+            make_data=PNBDData, derivatives=paretonbd_derivatives, time_params=(1, 3),
             model_name="Pareto/NBD (ParetoNBD)",
-            context=context,
-            warm_start=warm,
-            compute_se=compute_se,
+            no_repeat_reason="r -> 0, the lifetime parameters s, beta are not identified",
+            warm_rows=WARM_ROWS, compute_se=compute_se,
         )
-        self._store(result, unscale=np.array([1.0, 1.0 / scale, 1.0, 1.0 / scale]))
-        # rescaling time by c shifts the log-likelihood by -log(c) per repeat purchase
-        self.log_likelihood_ = result.log_likelihood + np.log(scale) * float(wdot(counts, ux))
-        self.time_scale_ = scale
-        self.n_customers_ = float(counts.sum())
-        self.n_rows_ = len(ux)
-        return self
 
     def loglik_derivatives(
         self,

@@ -24,7 +24,6 @@ Rules
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd

@@ -27,7 +27,7 @@ import pandas as pd
 from valuation.errors import ConvergenceError, ConvergenceWarning, ModelError, ModelInputError
 from valuation.privacy.cohorts import cohort_mask
 from valuation.tables import COHORTS
-from valuation.value.assumptions import Assumptions, UNLIMITED_HORIZON_YEARS
+from valuation.value.assumptions import Assumptions
 from valuation.value.fallback import EmpiricalRateStream, purchase_fallback_reason
 from valuation.value.instalments import InstalmentStream, instalment_plans
 from valuation.value.retention import ResidualRetention, attrition_ratio, customer_lifetimes
