@@ -31,7 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Assemble the argument parser from every available command module."""
+    """Assemble the argument parser from every command module."""
     parser = argparse.ArgumentParser(
         prog="valuation",
         description="Value the customer base of an IT-training company, safely (PIPL).",
@@ -39,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"valuation {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"valuation.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"valuation.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"valuation.commands.{name}").register(subparsers)
     return parser
 
 

@@ -396,8 +396,14 @@ def parse_text(series: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.api.types.is_object_dtype(series)):
         arrow = _arrow_strings(series.astype(pd.StringDtype("pyarrow")))
     if arrow is not None:
-        cleaned = pc.if_else(_arrow_blank(arrow), pa.scalar(None, pa.string()),
-                             pc.utf8_trim_whitespace(arrow))
+        blank = _arrow_blank(arrow)
+        trimmed = pc.utf8_trim_whitespace(arrow)
+        if (pc.sum(pc.and_(blank, pc.is_valid(arrow))).as_py() or 0) == 0 and pc.all(
+                pc.equal(trimmed, arrow)).as_py() is not False:
+            cleaned = arrow  # already clean (the usual case): share the buffers, no copy
+        else:
+            cleaned = pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+        del blank, trimmed
         values = pd.Series(pd.arrays.ArrowStringArray(cleaned), index=series.index,
                            name=series.name)
         return values, no_bad

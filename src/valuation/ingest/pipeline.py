@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from valuation.errors import InputError, Problem
 from valuation.ingest import coerce
@@ -179,11 +180,12 @@ def _normalise_choice(values: pd.Series, aliases: dict[str, str]) -> pd.Series:
     """Map spellings of a categorical value (NFKC, case-insensitive) to canonical ones;
     unknown spellings are kept as written (the schema reports them if they matter)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.array(
+    mapped = pa.array(
         [aliases.get(unicodedata.normalize("NFKC", u).strip().lower(), u) for u in uniques]
-        + [None], dtype=object)
-    return pd.Series(pd.array(mapped[np.where(codes < 0, len(uniques), codes)],
-                              dtype="string"), index=values.index)
+        + [None], type=pa.string())
+    take = np.where(codes < 0, len(uniques), codes)  # a handful of spellings: take, no objects
+    return pd.Series(pd.arrays.ArrowStringArray(mapped.take(pa.array(take))),
+                     index=values.index)
 
 
 # ---------------------------------------------------------------------------------------
@@ -257,20 +259,20 @@ def load_table(
     if unnamed:
         warnings.append(f"{label}: ignored {len(unnamed)} column(s) without a header")
 
-    frame = raw.frame
+    frame, broken_rows = raw.frame, raw.broken_rows
     source = SourceFile(path=path, sheet=sheet, sha256=raw.sha256,
-                        rows=len(frame) + len(raw.broken_rows) + raw.blank_lines)
+                        rows=len(frame) + len(broken_rows) + raw.blank_lines)
+    n_blank_lines = raw.blank_lines
+    del raw  # the frame below may be a filtered copy: do not keep the unfiltered one alive
     # fully blank rows: skipped, counted
-    blank = pd.Series(True, index=frame.index)
-    for position in frame.columns:
-        if blank.any():
-            candidates = blank[blank].index
-            blank.loc[candidates] = coerce.is_blank(frame.loc[candidates, position]).to_numpy()
-    n_blank = int(blank.sum()) + raw.blank_lines
+    blank = _blank_rows(frame)
+    n_blank = int(blank.sum()) + n_blank_lines
     if n_blank:
         warnings.append(f"{label}: skipped {n_blank} fully blank row(s)"
-                        + (f" (rows {_rows_text(blank[blank].index)})" if blank.any() else ""))
-    frame = frame.loc[~blank.to_numpy()]
+                        + (f" (rows {_rows_text(frame.index[blank])})" if blank.any() else ""))
+    if blank.any():  # a copy of the whole table only when there is something to skip
+        frame = frame.loc[~blank]
+    del blank
 
     # coerce every mapped column
     data: dict[str, pd.Series] = {}
@@ -317,7 +319,7 @@ def load_table(
             f"{table}.{c} " in p.expected for c in header_map.duplicated))]
     row_problems += [p for p in schema_problems if p.row is not None
                      and p.code != "missing_column"]
-    for row, reason in raw.broken_rows.items():
+    for row, reason in broken_rows.items():
         row_problems.append(Problem(
             **where, code="broken_row", row=row,
             expected=f"as many fields as the header, but the row has {reason}",
@@ -337,15 +339,30 @@ def load_table(
             if why not in reasons[problem.row]:
                 reasons[problem.row].append(why)
     quarantined = _quarantine(table, frame, header_map.positions, reasons)
-    keep = ~canonical.index.isin(quarantined["row"].to_numpy())
-    canonical = canonical.loc[keep]
+    del frame, data, bad_cells  # the raw cells are no longer needed
     if quarantined.shape[0]:
+        canonical = canonical.loc[~canonical.index.isin(quarantined["row"].to_numpy())]
         reasons = Counter(r for text in quarantined["reason"] for r in text.split("; "))
         warnings.append(f"{label}: quarantined {len(quarantined)} row(s): "
                         + "; ".join(f"{n} × {r}" for r, n in reasons.most_common()))
     warnings += _data_warnings(table, canonical, label)
-    return TableLoad(frame=canonical.reset_index(drop=True), quarantined=quarantined,
+    canonical.index = pd.RangeIndex(len(canonical))  # in place: reset_index would copy
+    return TableLoad(frame=canonical, quarantined=quarantined,
                      source=source, warnings=warnings)
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the rows whose every cell is blank.
+
+    Columns are checked one at a time and the scan stops as soon as no row can still be
+    blank (usually after the first column), without copying the table.
+    """
+    blank = np.ones(len(frame), dtype=bool)
+    for position in frame.columns:
+        if not blank.any():
+            break
+        blank &= coerce.is_blank(frame[position]).to_numpy(dtype=bool)
+    return blank
 
 
 def _canonical_frame(table: str, index: pd.Index, data: dict[str, pd.Series]) -> pd.DataFrame:
@@ -368,13 +385,14 @@ def _canonical_frame(table: str, index: pd.Index, data: dict[str, pd.Series]) ->
         elif column == "count":
             values = values.fillna(1)
         if dtype == "int64":
-            values = values.astype("int64") if not values.isna().any() else values
+            values = (values.astype("int64", copy=False) if not values.isna().any()
+                      else values)
         elif dtype == "string":
-            values = values.astype(STRING)
+            values = values.astype(STRING, copy=False)
         else:
-            values = values.astype(dtype)
+            values = values.astype(dtype, copy=False)
         out[column] = values
-    return pd.DataFrame(out, index=index)
+    return pd.DataFrame(out, index=index, copy=False)
 
 
 def _quarantine(table: str, frame: pd.DataFrame, positions: dict[str, int],

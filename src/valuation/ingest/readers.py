@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from valuation.errors import InputError, Problem
 
@@ -39,6 +40,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG", "a PNG image"),
     (b"\xff\xd8\xff", "a JPEG image"),
 )
+_ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"),
+               pa.large_string(): pd.StringDtype("pyarrow")}
+"""Arrow text types read as pyarrow-backed pandas strings (no Python object per cell)."""
 _ENCODING_HINT = "set data.encoding in the params YAML (utf-8, utf-8-sig, gb18030 or gbk)"
 
 
@@ -233,10 +237,15 @@ def read_csv_raw(path: Path, encoding: str = "auto") -> RawSheet:
     broken = [row for row in invalid if (row.text or "").strip(" \t\r\n")]
     skipped = sorted(row.number for row in invalid if row.number is not None)
     n = table.num_rows
-    lines = np.setdiff1d(np.arange(2, n + len(skipped) + 2), skipped)[:n]
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    if skipped:
+        lines: pd.Index = pd.Index(
+            np.setdiff1d(np.arange(2, n + len(skipped) + 2), skipped)[:n], name="row")
+    else:  # the common case: row numbers are a range, no 8-bytes-per-row index
+        lines = pd.RangeIndex(2, n + 2, name="row")
+    frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
+    del table
     frame.columns = range(len(headers))
-    frame.index = pd.Index(lines, name="row")
+    frame.index = lines
     broken_rows = {
         int(row.number): f"{row.actual_columns} fields where the header has "
                          f"{row.expected_columns}"
@@ -307,14 +316,16 @@ def read_sheet_raw(workbook: pd.ExcelFile, path: Path, sheet: str, sha256: str) 
 def read_parquet_raw(path: Path, sha256: str) -> RawSheet:
     """Read a Parquet file; row numbers count the first record as row 2, as in a sheet."""
     try:
-        frame = pd.read_parquet(path, engine="pyarrow")
+        table = pq.read_table(path)
+        # text stays in Arrow buffers (pyarrow-backed strings), not one Python object per cell
+        frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
     except (pa.ArrowException, OSError, ValueError):
         raise _fail(path, "a readable Parquet file", "Write the table again as Parquet or CSV.",
                     code="parquet") from None
+    del table
     headers = [str(c).strip() for c in frame.columns]
-    frame = frame.reset_index(drop=True)
     frame.columns = range(len(headers))
-    frame.index = pd.Index(np.arange(2, len(frame) + 2), name="row")
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     return RawSheet(frame=frame, headers=headers, sha256=sha256)
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from valuation.fileio import atomic_path, sha256_file
@@ -52,6 +53,8 @@ from valuation.privacy.tokens import pseudonymize
 from valuation.tables import ANALYSIS_COLUMNS, RAW_COLUMNS, TABLES
 
 MAX_AGE_AT_SIGNUP = 100
+STRING = pd.StringDtype("pyarrow")
+"""Text columns of the analysis tables: ``== "string"``, Arrow buffers instead of objects."""
 
 
 @dataclass
@@ -85,10 +88,14 @@ def _raw(ingest_result: Any, table: str) -> pd.DataFrame:
     columns = RAW_COLUMNS[table]
     if frame is None:
         frame = pd.DataFrame({c: pd.Series(dtype=d) for c, d in columns.items()})
-    frame = frame.reset_index(drop=True)
-    for column, dtype in columns.items():
-        if column not in frame:
-            frame[column] = _missing(dtype, frame.index)
+    missing = [column for column in columns if column not in frame]
+    if missing or not frame.index.equals(pd.RangeIndex(len(frame))):
+        # new index and added columns on a shallow copy: the caller's table is untouched and
+        # its columns are shared, not copied (reset_index or assign would copy them all)
+        frame = frame.copy(deep=False)
+        frame.index = pd.RangeIndex(len(frame))
+        for column in missing:
+            frame[column] = _missing(columns[column], frame.index)
     return frame
 
 
@@ -103,22 +110,49 @@ def _missing(dtype: str, index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype=dtype)
 
 
-def _typed(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Exactly the analysis columns of ``table``, in order, with their dtypes."""
+def _typed(frame: pd.DataFrame | dict[str, pd.Series], table: str) -> pd.DataFrame:
+    """Exactly the analysis columns of ``table``, in order, with their dtypes.
+
+    Text columns are pyarrow-backed ``string`` (no Python object per cell); columns that
+    already have their dtype are not copied.
+    """
     columns = ANALYSIS_COLUMNS[table]
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, pd.Series] = {}
     for column, dtype in columns.items():
         values = frame[column]
-        if dtype == "int64":
+        if dtype == "int64" and values.dtype != "int64":
             values = pd.to_numeric(values, errors="coerce").fillna(1)
-        elif dtype.startswith("datetime64"):
+        elif dtype.startswith("datetime64") and values.dtype != dtype:
             values = pd.to_datetime(values, errors="coerce")
-        out[column] = values.astype(dtype)
-    return out.reset_index(drop=True)
+        out[column] = values.astype(STRING if dtype == "string" else dtype, copy=False)
+    result = pd.DataFrame(out, copy=False)
+    result.index = pd.RangeIndex(len(result))
+    return result
+
+
+def _python_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its text columns as Python-backed ``string``, as
+    :func:`valuation.analysis.load_analysis` returns them.
+
+    Each distinct value becomes one Python string shared by all its rows (10^7 tokens of
+    10^6 customers cost 10^6 strings, not 10^7).
+    """
+    out = {}
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage != "python":
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            lookup = np.append(np.asarray(uniques, dtype=object), None)
+            values = pd.Series(
+                pd.array(lookup[np.where(codes < 0, len(uniques), codes)],
+                         dtype=pd.StringDtype("python")),
+                index=frame.index, name=column)
+        out[column] = values
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def _customer_ids(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
+    text = values.astype(STRING, copy=False).str.strip()
     return text.mask(text == "")
 
 
@@ -194,7 +228,8 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
     names_by_id : pd.Series, optional
         Customer name by trimmed customer id, to redact feedback writers' own names.
     """
-    out = raw.copy()
+    # only the columns kept, shared with the raw table (no copy of a 10^7-row frame)
+    out = {column: raw[column] for column in ANALYSIS_COLUMNS[table] if column in raw}
     customer_id = _customer_ids(raw["customer_id"])
     out["customer_token"] = pseudonymize(customer_id, "customer_id", key)
     if table == "orders":
@@ -202,6 +237,7 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
     if table == "feedback":
         names = customer_id.map(names_by_id) if names_by_id is not None else None
         out["text_redacted"] = redact_series(raw["text"], names)
+    del customer_id
     return _typed(out, table)
 
 
@@ -282,6 +318,8 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
     tables = build_analysis_tables(ingest_result, params, key)
     counts = cohort_counts(tables["customers"])
     paths = write_analysis(tables, params.analysis_dir)
+    for table in list(tables):  # one at a time, so only one table is held twice
+        tables[table] = _python_text(tables[table])
     quarantined = getattr(ingest_result, "quarantined", None) or {}
     privacy = params.privacy
     entry = {

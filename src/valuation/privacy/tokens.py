@@ -16,7 +16,9 @@ import hashlib
 import hmac
 import unicodedata
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from valuation.errors import PrivacyError
 
@@ -67,7 +69,7 @@ def pseudonymize(values: pd.Series, field: str, key: bytes) -> pd.Series:
     Returns
     -------
     pd.Series
-        ``string`` dtype, same index, 32 lower-case hex characters per value. Each distinct
+        ``string`` dtype (pyarrow-backed), same index, 32 lower-case hex characters per value. Each distinct
         value is hashed once (duplicates are common: repeat customers in orders).
     """
     _check_key(key)
@@ -79,5 +81,8 @@ def pseudonymize(values: pd.Series, field: str, key: bytes) -> pd.Series:
         hmac.new(key, _message(field, value), hashlib.sha256).hexdigest()[:TOKEN_HEX_CHARS]
         for value in uniques
     ]
-    lookup = pd.array([*unique_tokens, pd.NA], dtype="string")
-    return pd.Series(lookup[codes], index=values.index, dtype="string", name=values.name)
+    # one Arrow array of the distinct tokens, taken by code: no Python object per row
+    lookup = pa.array([*unique_tokens, None], type=pa.string())
+    take = pa.array(np.where(codes < 0, len(unique_tokens), codes))
+    return pd.Series(pd.arrays.ArrowStringArray(lookup.take(take)), index=values.index,
+                     name=values.name)
