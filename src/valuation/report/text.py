@@ -132,8 +132,10 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "{active} customers ordered or studied in the 12 months to {as_of}."
         ),
         "expected_active_sentence": (
-            "The purchase model (BG/NBD) expects {alive} of today's customers to still be "
-            "active 12 months from now, {buying} of them buying in that month."
+            "The purchase model (BG/NBD) counts {alive} of today's customers as still 'alive' "
+            "12 months from now, {buying} of them buying in that month. BG/NBD keeps every "
+            "customer without a repeat purchase alive, so the churn section's survival "
+            "estimate is the better count of who stays."
         ),
         "expected_active_missing": (
             "No purchase model is used for this target, so no 12-month outlook of active "
@@ -265,8 +267,9 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "no_findings": "各项核查均未发现问题。",
         "activity_sentence": "截至 {as_of} 的近 12 个月内，有 {active} 位客户下单或参加学习。",
         "expected_active_sentence": (
-            "按购买模型（BG/NBD）预测，现有客户中约 {alive} 人在 12 个月后仍保持活跃，"
-            "其中约 {buying} 人会在第 12 个月下单。"
+            "按购买模型（BG/NBD），现有客户中约 {alive} 人在 12 个月后仍处于“存活”状态，"
+            "其中约 {buying} 人会在第 12 个月下单。BG/NBD 假设从未复购的客户始终“存活”，"
+            "因此留存人数应以流失分析一节的生存估计为准。"
         ),
         "expected_active_missing": "该标的未采用购买模型，因此不预测 12 个月后的活跃客户数，请参阅流失分析一节。",
         "churn_sentence": (
