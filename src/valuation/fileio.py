@@ -14,9 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it into place if the block succeeds.
+
+    The file gets ``mode`` (e.g. ``0o600`` for the analysis dataset), by default the mode a
+    new file gets under the user's umask.
 
     Examples
     --------
@@ -30,6 +39,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.exists():  # mkstemp makes 0600 files: give them the mode asked for
+            os.chmod(tmp, mode if mode is not None else 0o666 & ~_current_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
