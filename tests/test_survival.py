@@ -17,6 +17,7 @@ from valuation.survival import (
     logrank_tests,
     median_lifetimes,
     pairwise_logrank,
+    stratified_sample,
     survival_table,
     weibull_remaining_days,
 )
@@ -401,3 +402,70 @@ def test_collinear_and_constant_columns_are_dropped(synthetic_table):
                        reference={"channel": "search", "category": "p"}, check_ph=False).fit(table)
     assert model.dropped_ == ["category[q]", "category[r]"]
     assert model.columns_ == ["channel[offline]", "channel[wechat]", "minor"]
+
+
+# ---------------------------------------------------------------------------------------
+# large tables: subsamples for the PH test, the AFT and the concordance
+# ---------------------------------------------------------------------------------------
+def test_stratified_sample_keeps_the_churn_rate_and_is_reproducible():
+    event = np.r_[np.ones(300, dtype=int), np.zeros(700, dtype=int)]
+    rng = np.random.default_rng(4)
+    rng.shuffle(event)
+    rows = stratified_sample(event, 100, seed=2)
+    assert len(rows) == 100 and len(np.unique(rows)) == 100
+    assert np.all(np.diff(rows) > 0)
+    assert event[rows].sum() == 30
+    np.testing.assert_array_equal(rows, stratified_sample(event, 100, seed=2))
+    assert not np.array_equal(rows, stratified_sample(event, 100, seed=3))
+    assert stratified_sample(event, None, seed=2) is None
+    assert stratified_sample(event, 1000, seed=2) is None
+    with pytest.raises(ModelInputError):
+        stratified_sample(event, 0, seed=2)
+
+
+def test_small_tables_use_every_row(fitted, synthetic_table):
+    n = len(synthetic_table)
+    assert fitted.sample_rows_["cox"] == n
+    assert fitted.sample_rows_["aft"] == n and fitted.sample_rows_["ph_check"] == n
+    assert fitted.aft_dropped_ == []
+
+
+def test_subsampled_fit_keeps_cox_whole_and_stays_close(fitted, synthetic_table):
+    sub = ChurnModel(COVARIATES, reference=REFERENCE, random_state=1, aft_sample_size=1000,
+                     ph_sample_size=800, max_test_rows=200).fit(synthetic_table)
+    assert sub.sample_rows_["cox"] == len(synthetic_table)
+    assert sub.sample_rows_["aft"] == 1000 and sub.sample_rows_["ph_check"] == 800
+    assert sub.sample_rows_["concordance"] == 200
+    # the Cox drivers are the full fit, untouched by the subsamples
+    pd.testing.assert_frame_equal(sub.drivers_, fitted.drivers_)
+    assert 0.55 < sub.concordance_ < 0.8
+    assert list(sub.ph_check_.index) == sub.columns_
+    # the AFT on two thirds of the rows finds the generator's shape, and every coefficient
+    # lies within 3 of its (subsample) standard errors of the full fit's
+    _, shape = sub.weibull_parameters(synthetic_table.iloc[:1])
+    assert shape == pytest.approx(SHAPE, abs=0.15)
+    full, part = fitted.aft_.summary, sub.aft_.summary
+    z = (part["coef"] - full["coef"].reindex(part.index)).abs() / part["se(coef)"]
+    assert len(z) == len(full) and z.max() < 3.0
+    assert not np.allclose(part["coef"], full["coef"].reindex(part.index))  # really a subsample
+    # same seed, same subsample, same answer
+    again = ChurnModel(COVARIATES, reference=REFERENCE, random_state=1, aft_sample_size=1000,
+                       ph_sample_size=800, max_test_rows=200).fit(synthetic_table)
+    pd.testing.assert_frame_equal(again.aft_.params_.to_frame(), sub.aft_.params_.to_frame())
+    assert again.concordance_ == sub.concordance_
+
+
+def test_levels_too_rare_for_the_aft_subsample_count_as_reference(synthetic_table):
+    table = synthetic_table.copy()
+    table["city_tier"] = "tier1"
+    table.loc[table.index[:25], "city_tier"] = "tier9"  # 25 >= min_level_size in the full table
+    model = ChurnModel(["channel", "city_tier"], check_ph=False, aft_sample_size=300,
+                       random_state=0).fit(table)
+    assert "city_tier[tier9]" in model.columns_
+    assert model.aft_dropped_ == ["city_tier[tier9]"]
+    scale, _ = model.weibull_parameters(table)
+    assert np.isfinite(scale).all()
+    pupils = table.loc[table["channel"] == table["channel"].iloc[0]]
+    rare = pupils.loc[pupils["city_tier"] == "tier9"]
+    common = pupils.loc[pupils["city_tier"] == "tier1"]
+    assert scale.loc[rare.index].iloc[0] == pytest.approx(scale.loc[common.index].iloc[0])

@@ -138,10 +138,12 @@ def signs_of_life(
 def _active_pairs(tables: Mapping[str, pd.DataFrame], as_of: Any) -> pd.DataFrame:
     """Distinct (customer, month) pairs of known customers with a sign of life."""
     signs = signs_of_life(tables, as_of, known_customers_only=True)
-    pairs = pd.DataFrame(
-        {"customer_token": signs["customer_token"], "month": signs["date"].dt.to_period("M")}
-    )
-    return pairs.drop_duplicates(ignore_index=True)
+    month = signs["date"].dt.to_period("M")
+    pairs = pd.DataFrame({"customer_token": signs["customer_token"], "month": month})
+    # de-duplicate on the integer month ordinals: pandas boxes every Period to an object
+    # when it hashes a Period column (8 s per 3 million rows)
+    keys = pd.DataFrame({"customer_token": signs["customer_token"], "month": month.array.asi8})
+    return pairs.loc[~keys.duplicated().to_numpy()].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------

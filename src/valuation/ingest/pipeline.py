@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -299,13 +300,7 @@ def load_table(
                          f"cell(s) in rows {_rows_text(bad_rows[DETAILED_PER_KIND:])}",
                 action="Correct the column" + hint))
     canonical = _canonical_frame(table, frame.index, data)
-
-    def display(row: int, column: str) -> str | None:
-        position = header_map.positions.get(column)
-        if position is None or row not in frame.index:
-            return None
-        return display_value(column, frame.at[row, position])
-
+    display = partial(_display_cell, frame, header_map.positions)
     already_bad = {(int(r), c) for c, bad in bad_cells.items() for r in bad.index[bad.to_numpy()]}
     schema_problems = validate(
         canonical,
@@ -339,7 +334,7 @@ def load_table(
             if why not in reasons[problem.row]:
                 reasons[problem.row].append(why)
     quarantined = _quarantine(table, frame, header_map.positions, reasons)
-    del frame, data, bad_cells  # the raw cells are no longer needed
+    del frame, data, bad_cells, display  # the raw cells are no longer needed
     if quarantined.shape[0]:
         canonical = canonical.loc[~canonical.index.isin(quarantined["row"].to_numpy())]
         reasons = Counter(r for text in quarantined["reason"] for r in text.split("; "))
@@ -349,6 +344,15 @@ def load_table(
     canonical.index = pd.RangeIndex(len(canonical))  # in place: reset_index would copy
     return TableLoad(frame=canonical, quarantined=quarantined,
                      source=source, warnings=warnings)
+
+
+def _display_cell(frame: pd.DataFrame, positions: dict[str, int], row: int,
+                  column: str) -> str | None:
+    """The masked display of the raw cell of canonical ``column`` in spreadsheet ``row``."""
+    position = positions.get(column)
+    if position is None or row not in frame.index:
+        return None
+    return display_value(column, frame.at[row, position])
 
 
 def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
