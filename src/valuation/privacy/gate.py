@@ -264,7 +264,8 @@ def write_analysis(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, P
     """
     paths = {table: Path(folder) / f"{table}.parquet" for table in tables}
     with contextlib.ExitStack() as stack:
-        temps = {table: stack.enter_context(atomic_path(path)) for table, path in paths.items()}
+        temps = {table: stack.enter_context(atomic_path(path, mode=0o600))
+                 for table, path in paths.items()}
         findings = []
         for table, frame in tables.items():
             frame.to_parquet(temps[table], index=False)

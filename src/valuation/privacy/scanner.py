@@ -316,49 +316,73 @@ def _scan_notebook(path: Path, file: str) -> list[Finding]:
     return findings
 
 
+def _column_findings(column: pd.Series, name: object, file: str,
+                     where: str = "") -> list[Finding]:
+    """Scan one column's distinct values (row numbers 1-based, from the column's index)."""
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return []
+    if pd.api.types.is_integer_dtype(column):
+        column = column[column.abs() >= 10**9].astype("Int64").astype("string")
+    elif pd.api.types.is_float_dtype(column):
+        numbers = column[(column.abs() >= 1e9) & (column.abs() < 1e16)]
+        column = numbers[numbers == np.floor(numbers)].astype("Int64").astype("string")
+    else:
+        column = column.dropna()
+        if column.dtype == object:
+            column = column[~column.map(lambda v: isinstance(v, (bytes, bytearray)))]
+        column = column.astype(str)
+    if column.empty:
+        return []
+    codes, uniques = pd.factorize(column)
+    first = np.full(len(uniques), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    rows = column.index.to_numpy()[first]
+    return _scan_strings(
+        [str(u) for u in uniques], file,
+        lambda i: f"{where}row {rows[i] + 1}, column {name!r}",
+    )
+
+
 def _frame_findings(frame: pd.DataFrame, file: str, where: str = "") -> list[Finding]:
     """Scan every cell of a DataFrame that could hold an identifier (row numbers 1-based)."""
     frame = frame.reset_index(drop=True)
     findings = _scan_strings([str(c) for c in frame.columns], file,
                              [f"{where}header, column {i + 1}" for i in range(frame.shape[1])])
     for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
-            continue
-        if pd.api.types.is_integer_dtype(column):
-            column = column[column.abs() >= 10**9].astype("Int64").astype("string")
-        elif pd.api.types.is_float_dtype(column):
-            numbers = column[(column.abs() >= 1e9) & (column.abs() < 1e16)]
-            column = numbers[numbers == np.floor(numbers)].astype("Int64").astype("string")
-        else:
-            column = column.dropna()
-            if column.dtype == object:
-                column = column[~column.map(lambda v: isinstance(v, (bytes, bytearray)))]
-            column = column.astype(str)
-        if column.empty:
-            continue
-        codes, uniques = pd.factorize(column)
-        first = np.full(len(uniques), len(codes), dtype=np.int64)
-        np.minimum.at(first, codes, np.arange(len(codes)))
-        rows = column.index.to_numpy()[first]
-        findings += _scan_strings(
-            [str(u) for u in uniques], file,
-            lambda i, rows=rows, name=name: f"{where}row {rows[i] + 1}, column {name!r}",
-        )
+        findings += _column_findings(frame[name], name, file, where)
     return findings
 
 
 def _scan_parquet(path: Path, file: str) -> list[Finding]:
+    """Scan a Parquet file one column at a time; text columns by their distinct values in
+    Arrow form (a column of 10^7 cells never becomes 10^7 Python objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
     findings: list[Finding] = []
-    metadata = table.schema.metadata or {}
-    for key, value in metadata.items():
+    for key, value in (schema.metadata or {}).items():
         findings += _scan_value(value.decode("utf-8", errors="replace"), file,
                                 f"metadata {key.decode('utf-8', errors='replace')}")
-    frame = table.to_pandas(types_mapper=None).reset_index(drop=True)
-    return findings + _frame_findings(frame, file)
+    findings += _scan_strings(list(schema.names), file,
+                              [f"header, column {i + 1}" for i in range(len(schema.names))])
+    for name in schema.names:
+        column = parquet.read(columns=[name]).column(name)
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.cast(kind.value_type), kind.value_type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            values = pc.unique(column.drop_null()).to_pylist()
+            findings += _scan_strings(
+                values, file,
+                lambda i, c=column, v=values, n=name:
+                    f"row {pc.index(c, v[i]).as_py() + 1}, column {n!r}",
+            )
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            findings += _column_findings(column.to_pandas(), name, file)
+    return findings
 
 
 def _scan_xlsx(path: Path, file: str) -> list[Finding]:
