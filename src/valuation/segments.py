@@ -198,9 +198,9 @@ def holdout_inactive(
     """1 when a customer has no order and no activity event in ``(start, end]``, else 0."""
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     signs = signs_of_life(tables, end)
-    seen = set(signs.loc[signs["date"] > start, "customer_token"].astype(str))
-    inactive = [0 if str(token) in seen else 1 for token in customers]
-    return pd.Series(inactive, index=customers, name="inactive", dtype="int64")
+    seen = signs.loc[signs["date"] > start, "customer_token"].astype(str).unique()
+    inactive = ~pd.Index(customers).astype(str).isin(seen)
+    return pd.Series(inactive, index=customers, name="inactive").astype("int64")
 
 
 class ChurnClassifier:
