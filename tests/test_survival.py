@@ -127,6 +127,134 @@ def test_survival_table_errors_are_clear():
         survival_table(broken, "2025-06-30", 90)
 
 
+def _reference_survival_table(tables, as_of, inactivity_days):
+    """The survival table written the plain pandas way (the implementation before issue 8's
+    memory work): the optimised one must give exactly this frame."""
+    cut = pd.Timestamp(as_of).normalize()
+    orders = tables["orders"]
+    orders = orders.loc[orders["order_date"].notna() & (orders["order_date"] <= cut)]
+    orders = orders.loc[orders["customer_token"].notna()]
+    first = (
+        orders.sort_values(["customer_token", "order_date", "amount", "order_id"],
+                           ascending=[True, True, False, True], kind="mergesort")
+        .drop_duplicates("customer_token").set_index("customer_token")
+    )
+    per_customer = orders.groupby("customer_token", observed=True).agg(
+        first_purchase=("order_date", "min"), last_order=("order_date", "max"),
+        n_orders=("order_date", "size"), revenue=("amount", "sum"),
+    )
+    activity = tables["activity"]
+    activity = activity.loc[activity["event_date"].notna() & (activity["event_date"] <= cut)]
+    last_event = activity.groupby("customer_token", observed=True)["event_date"].max()
+    last_seen = pd.concat([per_customer["last_order"], last_event.reindex(per_customer.index)],
+                          axis=1).max(axis=1)
+
+    def level(values):
+        text = values.astype("string").str.strip()
+        return text.mask(text.isna() | (text == ""), "unknown").astype(str)
+
+    table = pd.DataFrame(index=per_customer.index)
+    table.index.name = "customer_token"
+    table["first_purchase"] = per_customer["first_purchase"]
+    table["last_seen"] = last_seen
+    table["last_seen"] = table[["first_purchase", "last_seen"]].max(axis=1)
+    table["duration"] = (table["last_seen"] - table["first_purchase"]).dt.days.astype("int64")
+    table["days_inactive"] = (cut - table["last_seen"]).dt.days.astype("int64")
+    table["event"] = (table["days_inactive"] > inactivity_days).astype("int64")
+    table["n_orders"] = per_customer["n_orders"].astype("int64")
+    table["revenue"] = per_customer["revenue"].astype("float64")
+    attrs = tables["customers"].drop_duplicates("customer_token").set_index("customer_token")
+    attrs = attrs.reindex(table.index)
+    for column in ("channel", "age_band", "city_tier"):
+        table[column] = level(attrs[column])
+    table["category"] = level(first["category"].reindex(table.index))
+    table["first_order_value"] = first["amount"].reindex(table.index).astype("float64")
+    table["minor"] = attrs["minor"].astype("boolean").fillna(False).astype(bool)
+    feedback = tables["feedback"]
+    feedback = feedback.loc[feedback["feedback_date"].notna() & (feedback["feedback_date"] <= cut)
+                            & feedback["score"].notna()]
+    satisfaction = (feedback.groupby("customer_token", observed=True)["score"].mean()
+                    .reindex(table.index).astype("float64"))
+    table["satisfaction"] = satisfaction
+    table["satisfaction_known"] = satisfaction.notna()
+    return table.sort_index()
+
+
+def _messy_tables(seed: int) -> dict[str, pd.DataFrame]:
+    """Random tables with every awkward case: ties on the first day (equal amounts too),
+    missing amounts, dates and tokens, future records, orphans, duplicate customer rows,
+    activity before the first purchase or of unknown tokens, blank and padded levels."""
+    rng = np.random.default_rng(seed)
+    n_customers, n_orders, n_events = 400, 2500, 4000
+    pool = np.array([f"t{i:04d}" for i in range(n_customers + 60)], dtype=object)
+
+    def tokens(size, missing=0.02):
+        values = rng.choice(pool, size).astype(object)
+        values[rng.random(size) < missing] = None
+        return pd.array(values, dtype="string")
+
+    def dates(size, missing=0.02):
+        days = rng.integers(0, 30, size) * 30  # coarse dates: many same-day ties
+        values = pd.Series(D("2023-01-01") + pd.to_timedelta(days, unit="D"))
+        return values.mask(rng.random(size) < missing)
+
+    customer_tokens = np.concatenate([pool[:n_customers], rng.choice(pool[:n_customers], 30)])
+    levels = np.array(["search", " wechat ", "", None, "referral"], dtype=object)
+    n_rows = len(customer_tokens)
+    customers = pd.DataFrame({
+        "customer_token": pd.array(customer_tokens, dtype="string"),
+        "channel": pd.array(rng.choice(levels, n_rows), dtype="string"),
+        "age_band": pd.array(rng.choice(np.array(["<14", "18-24", None], dtype=object), n_rows),
+                             dtype="string"),
+        "minor": pd.array(rng.choice(np.array([True, False, None], dtype=object), n_rows),
+                          dtype="boolean"),
+        "city_tier": pd.array(rng.choice(np.array(["tier1", "tier2 ", None], dtype=object),
+                                         n_rows), dtype="string"),
+    })
+    amount = rng.choice([100.0, 250.5, 999.99, 1e4, np.nan], n_orders)
+    orders = pd.DataFrame({
+        "order_id": pd.array(rng.permutation([f"o{i:05d}" for i in range(n_orders)]).astype(object),
+                             dtype="string"),
+        "customer_token": tokens(n_orders),
+        "category": pd.array(rng.choice(levels, n_orders), dtype="string"),
+        "order_date": dates(n_orders),
+        "amount": amount,
+    })
+    orders.loc[rng.random(n_orders) < 0.05, "order_id"] = pd.NA
+    activity = pd.DataFrame({"customer_token": tokens(n_events), "event_date": dates(n_events)})
+    feedback = pd.DataFrame({
+        "customer_token": tokens(600),
+        "feedback_date": dates(600),
+        "score": rng.choice([1.0, 2.5, 3.0, 5.0, np.nan], 600),
+    })
+    return {"customers": customers, "orders": orders, "activity": activity, "feedback": feedback}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_survival_table_equals_the_plain_pandas_computation(seed):
+    tables = _messy_tables(seed)
+    copies = {k: v.copy() for k, v in tables.items()}
+    expected = _reference_survival_table(tables, "2024-12-31", 120)
+    table = survival_table(tables, "2024-12-31", 120)
+    # the planted awkward cases really occur, so the comparison covers them
+    orders = tables["orders"].loc[tables["orders"]["order_date"] <= D("2024-12-31")]
+    first_day = orders.groupby("customer_token")["order_date"].transform("min")
+    assert (orders["order_date"] == first_day).groupby(orders["customer_token"]).sum().max() > 1
+    assert (~expected.index.isin(tables["customers"]["customer_token"].dropna())).any()
+    assert expected["first_order_value"].isna().any() and (expected["category"] == "unknown").any()
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(frame, copies[name])
+
+
+def test_survival_table_matches_plain_pandas_on_the_sample_target():
+    tables = synthetic_tables(n=2000, seed=11)
+    pd.testing.assert_frame_equal(
+        survival_table(tables, AS_OF, 180), _reference_survival_table(tables, AS_OF, 180),
+        check_exact=True,
+    )
+
+
 def test_design_matrix_treatment_coding_and_imputation():
     table = survival_table(_tiny_tables(), "2025-06-30", 90)
     x = design_matrix(table, ["channel", "satisfaction", "first_order_value"],

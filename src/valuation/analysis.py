@@ -10,10 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from valuation.errors import InputError
 from valuation.params import DealParams
 from valuation.tables import ANALYSIS_COLUMNS, TABLES
+
+TEXT = pd.StringDtype("pyarrow")
+"""Text columns stay in Arrow buffers: no Python object per cell (10^7 rows at 10^6
+customers would otherwise cost gigabytes)."""
+_ARROW_TEXT = {pa.string(): TEXT, pa.large_string(): TEXT}.get
+
+
+def pandas_dtypes(table: str) -> dict[str, object]:
+    """The pandas dtypes of an analysis table: ``ANALYSIS_COLUMNS`` with text as
+    pyarrow-backed ``string``."""
+    return {column: TEXT if dtype == "string" else dtype
+            for column, dtype in ANALYSIS_COLUMNS[table].items()}
 
 
 def analysis_dir_of(params_or_dir: DealParams | str | Path) -> Path:
@@ -40,8 +54,8 @@ def load_analysis(params_or_dir: DealParams | str | Path) -> dict[str, pd.DataFr
     Returns
     -------
     dict
-        Table name -> DataFrame with exactly the columns and dtypes of
-        ``ANALYSIS_COLUMNS[table]``.
+        Table name -> DataFrame with exactly the columns of ``ANALYSIS_COLUMNS[table]`` and
+        the dtypes of :func:`pandas_dtypes` (text pyarrow-backed).
 
     Raises
     ------
@@ -61,7 +75,7 @@ def load_analysis(params_or_dir: DealParams | str | Path) -> dict[str, pd.DataFr
     for table in TABLES:
         path = folder / f"{table}.parquet"
         try:
-            frame = pd.read_parquet(path)
+            frame = pq.read_table(path).to_pandas(types_mapper=_ARROW_TEXT)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise InputError(f"{path}: cannot be read ({type(exc).__name__}); {hint}") from None
         expected = ANALYSIS_COLUMNS[table]
@@ -70,7 +84,7 @@ def load_analysis(params_or_dir: DealParams | str | Path) -> dict[str, pd.DataFr
                 f"{path}: columns {list(frame.columns)} differ from the expected "
                 f"{list(expected)} (written by another version); {hint}"
             )
-        tables[table] = frame.astype(expected)
+        tables[table] = frame.astype(pandas_dtypes(table), copy=False)
     return tables
 
 

@@ -140,93 +140,159 @@ def survival_table(
     longer have more chances to leave feedback, so treat its hazard ratio as an
     association, not a cause. Missing scores are imputed (mean) only in
     :func:`design_matrix`, which adds a ``satisfaction_missing`` indicator.
+
+    The input tables are never copied whole: every customer token is turned once into an
+    integer code (its position in the sorted list of purchasing customers) and the
+    aggregates are computed on those codes, so the memory needed beyond the inputs is a
+    few arrays of one integer per order or event row (about 1 GB at 10^6 customers).
     """
     if inactivity_days < 0:
         raise ModelInputError(f"inactivity_days must be >= 0, got {inactivity_days}")
     cut = _as_timestamp(as_of)
     orders = _require(tables, "orders", ("customer_token", "order_date", "amount"))
     customers = _require(tables, "customers", ("customer_token",))
-    orders = orders.loc[orders["order_date"].notna() & (orders["order_date"] <= cut)]
-    orders = orders.loc[orders["customer_token"].notna()]
-    if orders.empty:
+    order_dates = orders["order_date"]
+    kept_rows = np.flatnonzero(
+        (order_dates.notna() & (order_dates <= cut) & orders["customer_token"].notna()).to_numpy(
+            dtype=bool
+        )
+    )
+    if kept_rows.size == 0:
         raise ModelInputError(
             f"no orders dated on or before {cut.date()}: the survival table needs at least "
             "one purchase; check as_of and the orders export"
         )
 
-    sort_cols = ["customer_token", "order_date", "amount"]
-    ascending = [True, True, False]
-    if "order_id" in orders.columns:
-        sort_cols.append("order_id")
-        ascending.append(True)
-    first = (
-        orders.sort_values(sort_cols, ascending=ascending, kind="mergesort")
-        .drop_duplicates("customer_token")
-        .set_index("customer_token")
-    )
-    per_customer = orders.groupby("customer_token", observed=True).agg(
-        first_purchase=("order_date", "min"),
-        last_order=("order_date", "max"),
-        n_orders=("order_date", "size"),
-        revenue=("amount", "sum"),
-    )
-    last_seen = per_customer["last_order"]
+    codes, index = pd.factorize(orders["customer_token"].iloc[kept_rows], sort=True)
+    index = pd.Index(index, name="customer_token")
+    n_customers = len(index)
+    dates = order_dates.to_numpy()[kept_rows]
+    ticks = dates.view("int64")
+    first_tick = np.full(n_customers, np.iinfo(np.int64).max, dtype="int64")
+    np.minimum.at(first_tick, codes, ticks)
+    last_tick = np.full(n_customers, np.iinfo(np.int64).min, dtype="int64")
+    np.maximum.at(last_tick, codes, ticks)
+    n_orders = np.bincount(codes, minlength=n_customers).astype("int64")
+    amounts = orders["amount"].to_numpy(dtype="float64", na_value=np.nan)[kept_rows]
+    # pandas' grouped sum (compensated, in row order): the same numbers as grouping by token
+    revenue = pd.Series(amounts).groupby(codes).sum().reindex(range(n_customers), fill_value=0.0)
+    first_order = _first_orders(orders, kept_rows, codes, ticks == first_tick[codes], n_customers)
+    first_order.index = index
+    del dates, amounts
+
     if "activity" in tables:
         activity = _require(tables, "activity", ("customer_token", "event_date"))
-        activity = activity.loc[activity["event_date"].notna() & (activity["event_date"] <= cut)]
-        last_event = activity.groupby("customer_token", observed=True)["event_date"].max()
-        last_event = last_event.reindex(last_seen.index)
-        last_seen = pd.concat([last_seen, last_event], axis=1).max(axis=1)
+        event_dates = activity["event_date"]
+        seen_rows = np.flatnonzero((event_dates.notna() & (event_dates <= cut)).to_numpy(dtype=bool))
+        event_codes = index.get_indexer(activity["customer_token"].iloc[seen_rows])
+        event_ticks = event_dates.to_numpy().astype(order_dates.dtype, copy=False)[seen_rows]
+        known = event_codes >= 0
+        # an activity event before the first purchase does not shorten the lifetime below 0:
+        # last_tick already holds the last order, which is never before the first purchase
+        np.maximum.at(last_tick, event_codes[known], event_ticks.view("int64")[known])
+        del event_codes, event_ticks, known, seen_rows
 
-    table = pd.DataFrame(index=per_customer.index)
-    table.index.name = "customer_token"
-    table["first_purchase"] = per_customer["first_purchase"]
-    table["last_seen"] = last_seen
-    # an activity event before the first purchase does not shorten the lifetime below 0
-    table["last_seen"] = table[["first_purchase", "last_seen"]].max(axis=1)
+    table = pd.DataFrame(
+        {
+            "first_purchase": first_tick.view(order_dates.dtype),
+            "last_seen": last_tick.view(order_dates.dtype),
+        },
+        index=index,
+    )
     table["duration"] = (table["last_seen"] - table["first_purchase"]).dt.days.astype("int64")
     table["days_inactive"] = (cut - table["last_seen"]).dt.days.astype("int64")
     table["event"] = (table["days_inactive"] > inactivity_days).astype("int64")
-    table["n_orders"] = per_customer["n_orders"].astype("int64")
-    table["revenue"] = per_customer["revenue"].astype("float64")
+    table["n_orders"] = n_orders
+    table["revenue"] = revenue.to_numpy(dtype="float64")
 
-    attrs = customers.drop_duplicates("customer_token").set_index("customer_token")
-    attrs = attrs.reindex(table.index)
+    attribute_rows = _attribute_rows(customers, index)
     for column in ("channel", "age_band", "city_tier"):
-        values = attrs[column] if column in attrs.columns else pd.Series(pd.NA, index=table.index)
-        table[column] = _as_level(values)
-    table["category"] = _as_level(
-        first["category"].reindex(table.index)
-        if "category" in first.columns
-        else pd.Series(pd.NA, index=table.index)
-    )
-    table["first_order_value"] = first["amount"].reindex(table.index).astype("float64")
-    minor = attrs["minor"] if "minor" in attrs.columns else pd.Series(pd.NA, index=table.index)
+        table[column] = _as_level(_take_or_missing(customers, column, attribute_rows, index))
+    table["category"] = _as_level(first_order["category"])
+    table["first_order_value"] = first_order["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    minor = _take_or_missing(customers, "minor", attribute_rows, index)
     table["minor"] = minor.astype("boolean").fillna(False).astype(bool)
 
-    satisfaction = pd.Series(np.nan, index=table.index)
+    satisfaction = pd.Series(np.nan, index=index)
     if "feedback" in tables and tables["feedback"] is not None:
         feedback = _require(tables, "feedback", ("customer_token", "feedback_date", "score"))
-        feedback = feedback.loc[
-            feedback["feedback_date"].notna()
-            & (feedback["feedback_date"] <= cut)
-            & feedback["score"].notna()
-        ]
-        satisfaction = (
-            feedback.groupby("customer_token", observed=True)["score"]
-            .mean()
-            .reindex(table.index)
-            .astype("float64")
+        feedback_dates = feedback["feedback_date"]
+        rated_rows = np.flatnonzero(
+            (
+                feedback_dates.notna() & (feedback_dates <= cut) & feedback["score"].notna()
+            ).to_numpy(dtype=bool)
         )
+        feedback_codes = index.get_indexer(feedback["customer_token"].iloc[rated_rows])
+        known = feedback_codes >= 0
+        scores = feedback["score"].iloc[rated_rows[known]].reset_index(drop=True)
+        means = scores.groupby(feedback_codes[known]).mean().reindex(range(n_customers))
+        satisfaction = pd.Series(means.to_numpy(dtype="float64", na_value=np.nan), index=index)
     table["satisfaction"] = satisfaction
     table["satisfaction_known"] = satisfaction.notna()
-    return table.sort_index()
+    return table
+
+
+def _first_orders(
+    orders: pd.DataFrame,
+    kept_rows: np.ndarray,
+    codes: np.ndarray,
+    on_first_day: np.ndarray,
+    n_customers: int,
+) -> pd.DataFrame:
+    """``amount`` and ``category`` of each customer's first order, one row per code.
+
+    Only the order rows dated on a customer's first purchase day are sorted (larger amount
+    first, then order id, then row order), so ties are broken as documented without sorting
+    every order by its text token.
+    """
+    rows = kept_rows[on_first_day]
+    columns = {"code": codes[on_first_day], "amount": orders["amount"].iloc[rows].to_numpy()}
+    sort_cols, ascending = ["code", "amount"], [True, False]
+    if "order_id" in orders.columns:
+        sort_cols.append("order_id")
+        ascending.append(True)
+        columns["order_id"] = orders["order_id"].iloc[rows].array
+    if "category" in orders.columns:
+        columns["category"] = orders["category"].iloc[rows].array
+    else:
+        columns["category"] = pd.array([pd.NA] * len(rows), dtype="string")
+    candidates = pd.DataFrame(columns)
+    first = (
+        candidates.sort_values(sort_cols, ascending=ascending, kind="mergesort")
+        .drop_duplicates("code")
+        .set_index("code")
+    )
+    return first.reindex(range(n_customers))[["amount", "category"]]
+
+
+def _attribute_rows(customers: pd.DataFrame, index: pd.Index) -> np.ndarray:
+    """Row position in ``customers`` of each token of ``index`` (its first row; -1 if none)."""
+    tokens = customers["customer_token"]
+    first_rows = np.flatnonzero(~tokens.duplicated(keep="first").to_numpy(dtype=bool))
+    positions = pd.Index(tokens.iloc[first_rows]).get_indexer(index)
+    return np.where(positions >= 0, first_rows[np.clip(positions, 0, None)], -1)
+
+
+def _take_or_missing(
+    customers: pd.DataFrame, column: str, rows: np.ndarray, index: pd.Index
+) -> pd.Series:
+    """``customers[column]`` at ``rows`` (missing where the row is -1 or the column absent)."""
+    if column not in customers.columns:
+        return pd.Series(pd.NA, index=index)
+    values = pd.api.extensions.take(customers[column].array, rows, allow_fill=True)
+    return pd.Series(values, index=index)
 
 
 def _as_level(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
+    """Text levels of ``values``: stripped, missing or blank as ``"unknown"`` (object dtype).
+
+    Works on the distinct values only, so the result shares one string per level.
+    """
+    codes, uniques = pd.factorize(values)
+    text = pd.Series(uniques).astype("string").str.strip()
     text = text.mask(text.isna() | (text == ""), UNKNOWN)
-    return text.astype(str)
+    levels = np.append(text.astype(str).to_numpy(dtype=object), UNKNOWN)
+    return pd.Series(levels[codes], index=values.index, dtype=object)
 
 
 # ---------------------------------------------------------------------------------------

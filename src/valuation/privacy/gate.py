@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from valuation.fileio import atomic_path, sha256_file
@@ -128,27 +127,6 @@ def _typed(frame: pd.DataFrame | dict[str, pd.Series], table: str) -> pd.DataFra
     result = pd.DataFrame(out, copy=False)
     result.index = pd.RangeIndex(len(result))
     return result
-
-
-def _python_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its text columns as Python-backed ``string``, as
-    :func:`valuation.analysis.load_analysis` returns them.
-
-    Each distinct value becomes one Python string shared by all its rows (10^7 tokens of
-    10^6 customers cost 10^6 strings, not 10^7).
-    """
-    out = {}
-    for column in frame.columns:
-        values = frame[column]
-        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage != "python":
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-            lookup = np.append(np.asarray(uniques, dtype=object), None)
-            values = pd.Series(
-                pd.array(lookup[np.where(codes < 0, len(uniques), codes)],
-                         dtype=pd.StringDtype("python")),
-                index=frame.index, name=column)
-        out[column] = values
-    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def _customer_ids(values: pd.Series) -> pd.Series:
@@ -319,8 +297,6 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
     tables = build_analysis_tables(ingest_result, params, key)
     counts = cohort_counts(tables["customers"])
     paths = write_analysis(tables, params.analysis_dir)
-    for table in list(tables):  # one at a time, so only one table is held twice
-        tables[table] = _python_text(tables[table])
     quarantined = getattr(ingest_result, "quarantined", None) or {}
     privacy = params.privacy
     entry = {
