@@ -30,11 +30,17 @@ from valuation.tables import COHORTS
 from valuation.value.assumptions import Assumptions
 from valuation.value.fallback import EmpiricalRateStream, purchase_fallback_reason
 from valuation.value.instalments import InstalmentStream, instalment_plans
-from valuation.value.retention import ResidualRetention, attrition_ratio, customer_lifetimes
+from valuation.value.retention import (
+    ResidualRetention,
+    attrition_ratio,
+    customer_lifetimes,
+    last_events,
+)
 from valuation.value.streams import (
     PERIODS_PER_YEAR,
     MembershipStream,
     PurchaseStream,
+    matches_lower,
     membership_table,
     time_grid,
 )
@@ -42,11 +48,29 @@ from valuation.value.streams import (
 MEMBERSHIP_CATEGORY = "membership"
 
 
-def net_orders(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Orders up to ``as_of`` with ``net_amount = amount - refund`` > 0 (fully refunded dropped)."""
-    frame = orders.loc[orders["order_date"] <= pd.Timestamp(as_of)].copy()
-    frame["net_amount"] = frame["amount"] - frame["refund_amount"].fillna(0.0)
-    return frame.loc[frame["net_amount"] > 0]
+def net_orders(orders: pd.DataFrame, as_of: pd.Timestamp,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """Orders up to ``as_of`` with ``net_amount = amount - refund`` > 0 (fully refunded dropped).
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Analysis orders; not modified.
+    as_of : Timestamp
+    columns : list of str, optional
+        Keep only these columns (besides ``net_amount``): the kept rows of the other columns
+        are then never copied (orders run to millions of rows).
+    """
+    net = orders["amount"] - orders["refund_amount"].fillna(0.0)
+    keep = ((orders["order_date"] <= pd.Timestamp(as_of)) & (net > 0)).to_numpy(bool)
+    # one selection of rows and columns (a single copy; the input is not modified)
+    if columns is not None:
+        frame = orders.loc[keep, list(columns)]
+    else:
+        frame = orders.loc[keep] if not keep.all() else orders
+    frame = frame.copy(deep=False)
+    frame["net_amount"] = net.to_numpy(float)[keep]
+    return frame
 
 
 def collapse_instalments(orders: pd.DataFrame) -> pd.DataFrame:
@@ -57,8 +81,7 @@ def collapse_instalments(orders: pd.DataFrame) -> pd.DataFrame:
     would inflate the purchase model's frequency (and double count the course). Payments not
     yet due at ``as_of`` are not valued (conservative).
     """
-    plan = orders["payment_plan"].astype("string").str.lower()
-    instal = (plan == "instalment").fillna(False).to_numpy(bool)
+    instal = matches_lower(orders["payment_plan"], "instalment")
     if not instal.any():
         return orders
     grouped = orders.loc[instal].groupby(["customer_token", "course"], dropna=False,
@@ -73,8 +96,8 @@ def purchase_orders(orders: pd.DataFrame, membership_fee: float | None) -> pd.Da
     target has a membership stream (so a fee is never counted twice)."""
     if membership_fee is None:
         return orders
-    is_member = orders["category"].astype("string").str.lower() == MEMBERSHIP_CATEGORY
-    return orders.loc[~is_member.fillna(False).to_numpy(bool)]
+    is_member = matches_lower(orders["category"], MEMBERSHIP_CATEGORY)
+    return orders.loc[~is_member] if is_member.any() else orders
 
 
 def purchase_transactions(orders: pd.DataFrame, params) -> pd.DataFrame:
@@ -83,6 +106,17 @@ def purchase_transactions(orders: pd.DataFrame, params) -> pd.DataFrame:
     one purchase (see :func:`collapse_instalments`)."""
     frame = net_orders(orders, pd.Timestamp(params.as_of))
     return collapse_instalments(purchase_orders(frame, params.economics.membership_fee))
+
+
+def _row_numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """A shallow view of ``frame`` with a plain 0..n-1 index (no column data copied; the
+    input keeps its own index)."""
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 \
+            and frame.index.step == 1 and frame.index.name is None:
+        return frame
+    view = frame.copy(deep=False)
+    view.index = pd.RangeIndex(len(view))
+    return view
 
 
 def cohort_flags(customers: pd.DataFrame) -> pd.DataFrame:
@@ -114,7 +148,7 @@ def customer_frame(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp,
     frame["channel"] = customers["channel"].astype("string").fillna("unknown")
     frame["city_tier"] = (customers["city_tier"].astype("string").fillna("unknown")
                           if "city_tier" in customers else "unknown")
-    orders = net_orders(tables["orders"], as_of)
+    orders = net_orders(tables["orders"], as_of, ["customer_token", "category", "order_date"])
     frame["category"] = _main_category(orders).reindex(frame.index).astype("string").fillna("none")
     start = pd.Timestamp(as_of) - pd.DateOffset(months=12)
     recent = orders.loc[orders["order_date"] > start]
@@ -123,8 +157,7 @@ def customer_frame(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp,
     last = orders.groupby("customer_token")["order_date"].max()
     activity = tables.get("activity")
     if activity is not None and len(activity):
-        acts = activity.loc[activity["event_date"] <= pd.Timestamp(as_of)]
-        last = pd.concat([last, acts.groupby("customer_token")["event_date"].max()], axis=1).max(axis=1)
+        last = pd.concat([last, last_events(activity, as_of)], axis=1).max(axis=1)
     days = (pd.Timestamp(as_of) - last.reindex(frame.index)).dt.days
     frame["active"] = (days <= inactivity_days).fillna(False).to_numpy(bool)
     return frame
@@ -184,7 +217,7 @@ class CustomerBase:
         assumptions = Assumptions.from_params(params)
         self.assumptions_ = assumptions
         # work on plain row-numbered views (an index named like a column would be ambiguous)
-        tables = {name: frame.reset_index(drop=True) for name, frame in tables.items()}
+        tables = {name: _row_numbered(frame) for name, frame in tables.items()}
         self.tables_ = tables
         self.customers_ = customer_frame(tables, self.as_of_, assumptions.inactivity_days)
         orders = net_orders(tables["orders"], self.as_of_)
@@ -200,8 +233,9 @@ class CustomerBase:
         self.purchase_fallback_reason_ = None
         self.purchase_ = None
         stream_orders = purchase_orders(orders, fee)
-        known = stream_orders["customer_token"].isin(self.customers_.index)
-        stream_orders = stream_orders.loc[known]
+        known = stream_orders["customer_token"].isin(self.customers_.index).to_numpy(bool)
+        if not known.all():
+            stream_orders = stream_orders.loc[known]
         if not stream_orders.empty:
             self.purchase_ = self._fit_purchases(collapse_instalments(stream_orders), params)
         self.instalments_ = None
@@ -301,8 +335,9 @@ class CustomerBase:
     def retention(self, inactivity_days: int) -> ResidualRetention:
         """The residual retention curve for a churn threshold (cached per threshold)."""
         if inactivity_days not in self._retention:
-            lifetimes = customer_lifetimes(net_orders(self.tables_["orders"], self.as_of_),
-                                           self.tables_.get("activity"), self.as_of_,
+            paid = net_orders(self.tables_["orders"], self.as_of_,
+                              ["customer_token", "order_date"])
+            lifetimes = customer_lifetimes(paid, self.tables_.get("activity"), self.as_of_,
                                            inactivity_days)
             self._retention[inactivity_days] = ResidualRetention().fit(lifetimes)
         return self._retention[inactivity_days]

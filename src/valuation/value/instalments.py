@@ -32,7 +32,7 @@ import copy
 import numpy as np
 import pandas as pd
 
-from valuation.value.streams import interval_of
+from valuation.value.streams import interval_of, matches_lower
 
 PLAN_LENGTHS: tuple[int, ...] = (3, 6, 12, 24)
 """Standard instalment plan lengths (分期: 3, 6, 12 or 24 期)."""
@@ -58,15 +58,14 @@ def instalment_plans(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     DataFrame with ``customer_token, course, paid, instalment, first, last, length,
     running`` (empty when there is no instalment order) and ``attrs["cadence_days"]``.
     """
-    plan = orders["payment_plan"].astype("string").str.lower()
-    instal = orders.loc[(plan == "instalment").fillna(False).to_numpy(bool)]
+    instal = orders.loc[matches_lower(orders["payment_plan"], "instalment")]
     columns = ["customer_token", "course", "paid", "instalment", "first", "last", "length",
                "running"]
     if instal.empty:
         out = pd.DataFrame(columns=columns)
         out.attrs["cadence_days"] = 30.0
         return out
-    full = orders.loc[(plan == "full").fillna(False).to_numpy(bool)]
+    full = orders.loc[matches_lower(orders["payment_plan"], "full")]
     price = full.groupby("course", observed=True)["net_amount"].median()
     ordered = instal.sort_values(["customer_token", "course", "order_date"], kind="stable")
     grouped = ordered.groupby(["customer_token", "course"], observed=True, sort=False,
@@ -146,18 +145,24 @@ class InstalmentStream:
     def expected_payments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(plan row, years from as_of to the due date, expected amount) of every expected
         outstanding instalment of the running plans."""
-        rows, due, amount = [], [], []
         cont = np.append(self.continuation_, 0.0)  # beyond the longest plan: no payment
         last = ((self.running_["last"] - self.as_of_).dt.days.to_numpy(float))
-        for k, (paid, length, inst) in enumerate(self.running_[["paid", "length",
-                                                                 "instalment"]].to_numpy(float)):
-            prob = 1.0
-            for j in range(int(paid) + 1, int(length) + 1):
-                prob *= cont[min(j - 2, len(cont) - 1)]  # P(pay j | paid j-1) = c_{j-1}
-                rows.append(k)
-                due.append(max((last[k] + (j - paid) * self.cadence_days_) / 365.25, 0.0))
-                amount.append(prob * inst)
-        return np.array(rows, int), np.array(due, float), np.array(amount, float)
+        paid = self.running_["paid"].to_numpy(float).astype(int)
+        length = self.running_["length"].to_numpy(float).astype(int)
+        inst = self.running_["instalment"].to_numpy(float)
+        steps = np.maximum(length - paid, 0)
+        width = int(steps.max()) if len(steps) else 0
+        # plans x outstanding instalments (a plan has at most a few dozen); instalment
+        # j = paid + 1 + s is paid with P(pay j | paid j-1) = c_{j-1}, chained by cumprod
+        s = np.arange(width)[None, :]
+        inside = s < steps[:, None]
+        j = paid[:, None] + 1 + s
+        factor = np.where(inside, cont[np.minimum(j - 2, len(cont) - 1)], 1.0)
+        prob = np.cumprod(factor, axis=1)
+        rows = np.broadcast_to(np.arange(len(paid))[:, None], inside.shape)[inside]
+        due = np.maximum((last[:, None] + (s + 1) * self.cadence_days_) / 365.25, 0.0)[inside]
+        amount = (prob * inst[:, None])[inside]
+        return rows.astype(int), due.astype(float), amount.astype(float)
 
     def customer_revenue(self, edges: np.ndarray, disc: np.ndarray, shock: np.ndarray,
                          assumptions=None) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,24 @@ from valuation.errors import ModelInputError
 DAYS_PER_YEAR = 365.25
 
 
+def last_events(activity: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Date of each customer's last activity event on or before ``as_of``.
+
+    Only the two columns needed are touched, and rows are copied only when some event lies
+    after ``as_of`` (the activity table is the largest one).
+
+    Returns
+    -------
+    Series of ``event_date`` indexed by ``customer_token``.
+    """
+    dates = activity["event_date"]
+    keep = (dates <= pd.Timestamp(as_of)).to_numpy(bool)
+    tokens = activity["customer_token"]
+    if not keep.all():
+        tokens, dates = tokens[keep], dates[keep]
+    return dates.groupby(tokens, sort=True).max()
+
+
 def customer_lifetimes(
     orders: pd.DataFrame,
     activity: pd.DataFrame | None,
@@ -55,14 +73,17 @@ def customer_lifetimes(
     ``duration_days`` (first order to last event if churned, else to ``as_of``) and ``churned``.
     """
     as_of = pd.Timestamp(as_of)
-    dated = orders.loc[orders["order_date"] <= as_of, ["customer_token", "order_date"]]
-    if dated.empty:
+    # the two columns as Series (no copy of the table), rows copied only when some are late
+    tokens, dates = orders["customer_token"], orders["order_date"]
+    on_time = (dates <= as_of).to_numpy(bool)
+    if not on_time.all():
+        tokens, dates = tokens[on_time], dates[on_time]
+    if dates.empty:
         raise ModelInputError("no orders on or before the valuation date: cannot fit retention")
-    first = dated.groupby("customer_token")["order_date"].min()
-    last = dated.groupby("customer_token")["order_date"].max()
+    grouped = dates.groupby(tokens)
+    first, last = grouped.min(), grouped.max()
     if activity is not None and len(activity):
-        acts = activity.loc[activity["event_date"] <= as_of]
-        last_act = acts.groupby("customer_token")["event_date"].max().reindex(last.index)
+        last_act = last_events(activity, as_of).reindex(last.index)
         last = pd.concat([last, last_act], axis=1).max(axis=1)
     age = (as_of - first).dt.days.astype(float)
     since_last = (as_of - last).dt.days.astype(float)

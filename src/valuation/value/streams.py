@@ -67,6 +67,17 @@ def interval_of(edges: np.ndarray, years: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(edges, years, side="right") - 1, 0, len(edges) - 2)
 
 
+def matches_lower(column: pd.Series, value: str) -> np.ndarray:
+    """Rows whose text, lower-cased, equals ``value`` (missing: False), as a boolean array.
+
+    Lower-cases the distinct values only, then matches rows with ``isin``: no lower-cased copy
+    of a column of millions of rows is built.
+    """
+    distinct = pd.unique(column.dropna())
+    hits = [item for item in distinct if str(item).lower() == value]
+    return column.isin(hits).to_numpy(bool)
+
+
 def _accepts(method, name: str) -> bool:
     try:
         return name in inspect.signature(method).parameters
@@ -385,11 +396,18 @@ class MembershipStream:
         """Present value of each member's fees, without and with the change-of-owner shock
         (the hazard multiplier acting on the member's own sBG curve, then the one-off loss;
         ``shock`` is not used)."""
-        base = self.revenue_flows(edges) @ disc
-        shocked = self.revenue_flows(
-            edges, hazard_multiplier=assumptions.hazard_multiplier,
+        # the flows depend on (payments, next due, active) only: computed once per distinct
+        # row, not as a dense (members x intervals) array per member
+        keys = self.members_[["payments", "next_due_years", "active"]].to_numpy(float)
+        rows, inverse = np.unique(keys, axis=0, return_inverse=True)
+        distinct = pd.DataFrame({"payments": rows[:, 0].astype(int),
+                                 "next_due_years": rows[:, 1], "active": rows[:, 2] > 0})
+        base = self._flows(distinct, edges) @ disc
+        shocked = self._flows(
+            distinct, edges, hazard_multiplier=assumptions.hazard_multiplier,
             hazard_years=assumptions.hazard_months / 12.0, shocked=True) @ disc
-        return base, (1 - assumptions.one_off_loss) * shocked
+        inverse = inverse.ravel()
+        return base[inverse], (1 - assumptions.one_off_loss) * shocked[inverse]
 
     def new_customer_revenue(self, edges: np.ndarray, disc: np.ndarray) -> float:
         """Present value of a new member's fees: the first at 0, renewal ``j`` at year ``j``
@@ -403,7 +421,9 @@ class MembershipStream:
 
     def payment_probabilities(self, n_payments: int) -> np.ndarray:
         """``P[i, j]``: probability member i makes future payment j (j = 0..n_payments-1)."""
-        n = self.members_["payments"].to_numpy(int)
+        return self._payment_probabilities(self.members_["payments"].to_numpy(int), n_payments)
+
+    def _payment_probabilities(self, n: np.ndarray, n_payments: int) -> np.ndarray:
         top = int(n.max()) + n_payments + 1
         s = np.asarray(self.survival_model_.survival(np.arange(top)), float)
         j = np.arange(n_payments)
@@ -419,10 +439,17 @@ class MembershipStream:
         ``P_j * P_{j*}^(m - 1)``, ``j*`` the last decision inside the hazard window (the
         one-off loss is applied by the caller).
         """
-        members = self.members_
+        return self._flows(self.members_, edges_years, hazard_multiplier=hazard_multiplier,
+                           hazard_years=hazard_years, shocked=shocked)
+
+    def _flows(self, members: pd.DataFrame, edges_years: np.ndarray, *,
+               hazard_multiplier: float = 1.0, hazard_years: float = 0.0,
+               shocked: bool = False) -> np.ndarray:
+        """:meth:`revenue_flows` of the rows of ``members`` (``payments``, ``next_due_years``,
+        ``active``)."""
         horizon = float(edges_years[-1])
         n_payments = int(np.ceil(horizon)) + 1
-        prob = self.payment_probabilities(n_payments)
+        prob = self._payment_probabilities(members["payments"].to_numpy(int), n_payments)
         due = members["next_due_years"].to_numpy(float)[:, None] + np.arange(n_payments)[None, :]
         if shocked and hazard_multiplier != 1.0 and hazard_years > 0:
             inside = due <= hazard_years
@@ -488,9 +515,10 @@ def membership_table(orders: pd.DataFrame, as_of: pd.Timestamp, *,
     dates passed, grace included), ``next_due_years`` (>= 0) and ``active``.
     """
     as_of = pd.Timestamp(as_of)
-    cat = orders["category"].astype("string").str.lower()
+    is_member = matches_lower(orders["category"], category)
     net = orders["amount"] - orders["refund_amount"].fillna(0.0)
-    paid = orders.loc[(cat == category) & (net > 0) & (orders["order_date"] <= as_of)]
+    paid = orders.loc[is_member & (net > 0).to_numpy(bool)
+                      & (orders["order_date"] <= as_of).to_numpy(bool)]
     if paid.empty:
         return pd.DataFrame(columns=["payments", "observed_decisions", "next_due_years", "active"])
     grouped = paid.groupby("customer_token")["order_date"]
