@@ -821,21 +821,11 @@ def scaling_plot(rows: list[dict], sizes: Sequence[int], path: Path) -> Path | N
 
 
 def machine() -> str:
-    """nproc, CPU model, RAM, Python and the load when the run started."""
-    import psutil
+    """nproc, CPU model, RAM, Python (as bench_models reports them), OS and the load."""
+    from bench_models import machine as hardware
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = psutil.virtual_memory().total / 2**30
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"nproc {os.cpu_count()}, {cpu}, RAM {ram:.1f} GiB, Python "
-            f"{platform.python_version()}, {platform.system()} {platform.release()}; "
+    return (f"{hardware()}, {platform.system()} {platform.release()}; "
             f"load average at report time {load} (machine shared with other engineers)")
 
 
