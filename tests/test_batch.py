@@ -101,3 +101,17 @@ def test_discover_params_rejects_missing_paths(tmp_path):
         discover_params([tmp_path / "nope.yaml"])
     with pytest.raises(ReportError, match="no params YAML"):
         discover_params([tmp_path])
+
+
+def test_a_leaking_portfolio_is_not_kept_and_the_earlier_one_stays(tmp_path, monkeypatch):
+    from valuation import batch
+    from valuation.errors import LeakError
+
+    (tmp_path / "portfolio.csv").write_text("earlier\n", encoding="utf-8")
+    (tmp_path / "portfolio.html").write_text("<p>earlier</p>", encoding="utf-8")
+    monkeypatch.setattr(batch, "_portfolio_html", lambda table: "<p>call 13812345678</p>")
+    with pytest.raises(LeakError, match="portfolio.html"):
+        batch.write_portfolio([], tmp_path)
+    assert (tmp_path / "portfolio.csv").read_text(encoding="utf-8") == "earlier\n"
+    assert (tmp_path / "portfolio.html").read_text(encoding="utf-8") == "<p>earlier</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["portfolio.csv", "portfolio.html"]

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import time
@@ -27,7 +28,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from valuation.errors import ReportError, ValuationError
-from valuation.fileio import write_text_atomic
+from valuation.fileio import atomic_path
 from valuation.privacy.masking import mask_value
 
 PORTFOLIO_HEADERS: dict[str, str] = {
@@ -313,20 +314,23 @@ the first purchase. Aggregates only; each target's brief.html has the detail.</p
 
 
 def write_portfolio(outcomes: Sequence[TargetOutcome], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``portfolio.csv`` and ``portfolio.html`` to ``out_dir`` (scanned, atomic)."""
-    from valuation.privacy.scanner import assert_clean
+    """Write ``portfolio.csv`` and ``portfolio.html`` to ``out_dir``: both are scanned for
+    personal data before either is moved into place, so a finding keeps the earlier files."""
+    from valuation.privacy.scanner import leak_error, scan_file
 
     out_dir = Path(out_dir)
     table = portfolio_table(outcomes)
-    csv_path = write_text_atomic(out_dir / "portfolio.csv", table.to_csv(index=False))
-    html_path = write_text_atomic(out_dir / "portfolio.html", _portfolio_html(table))
-    try:
-        assert_clean([csv_path, html_path])
-    except Exception:
-        csv_path.unlink(missing_ok=True)
-        html_path.unlink(missing_ok=True)
-        raise
-    return html_path, csv_path
+    paths = {"csv": out_dir / "portfolio.csv", "html": out_dir / "portfolio.html"}
+    texts = {"csv": table.to_csv(index=False), "html": _portfolio_html(table)}
+    with contextlib.ExitStack() as stack:
+        temps = {kind: stack.enter_context(atomic_path(path)) for kind, path in paths.items()}
+        findings = []
+        for kind, tmp in temps.items():
+            tmp.write_text(texts[kind], encoding="utf-8")
+            findings += scan_file(tmp, file_type=f".{kind}", display=str(paths[kind]))
+        if findings:
+            raise leak_error(findings)
+    return paths["html"], paths["csv"]
 
 
 def _portfolio_dir(outcomes: Sequence[TargetOutcome], out_root: str | None,
