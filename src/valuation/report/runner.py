@@ -15,9 +15,11 @@ One call, :func:`run_brief`, does the whole job of ``valuation brief``:
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import contextvars
 import datetime as dt
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -101,9 +103,22 @@ def brief_notebook() -> Path:
 # ---------------------------------------------------------------------------------------
 # 1. the analysis dataset (secure zone -> analysis zone), in this process
 # ---------------------------------------------------------------------------------------
+def _ingest_and_gate(params: DealParams) -> None:
+    """Ingest + privacy gate (run in a short-lived child process, see ensure_analysis)."""
+    from valuation.ingest import read_exports
+    from valuation.privacy.gate import run_gate
+    from valuation.privacy.keys import load_key
+
+    run_gate(read_exports(params), params, load_key(params))
+
+
 def ensure_analysis(params: DealParams, *, force: bool = False,
                     log: Callable[[str], None] = print) -> Path:
     """Run ingest and the privacy gate when the analysis dataset is missing or stale.
+
+    They run in a child process: the raw tables (the secure zone) and the memory they took
+    are gone before the brief's kernel starts, which matters at 10^6 customers (the Arrow
+    memory pool keeps freed buffers for reuse within a process).
 
     Parameters
     ----------
@@ -119,15 +134,18 @@ def ensure_analysis(params: DealParams, *, force: bool = False,
         The analysis dataset's folder.
     """
     from valuation.analysis import analysis_is_stale
-    from valuation.ingest import read_exports
-    from valuation.privacy.gate import run_gate
     from valuation.privacy.keys import load_key
 
     if force or analysis_is_stale(params):
         log(f"[{params.target}] analysis dataset missing or stale: running ingest + privacy gate")
-        result = read_exports(params)
-        key = load_key(params)
-        run_gate(result, params, key)
+        load_key(params)  # a missing key fails here, and a demo key is announced, in this process
+        if multiprocessing.current_process().daemon:  # e.g. a Dask worker: no children allowed
+            _ingest_and_gate(params)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=1,
+                                                        mp_context=context) as pool:
+                pool.submit(_ingest_and_gate, params).result()
     return params.analysis_dir
 
 
