@@ -675,6 +675,31 @@ def fit_purchase_model(
     return estimator
 
 
+def purchase_loglik_derivatives(
+    estimator: FittedMixin,
+    frequency: object,
+    recency: object,
+    T: object,
+    weights: object,
+    params: object,
+    *,
+    make_data: Callable[..., object],
+    derivatives: Callable[[np.ndarray, object], tuple[float, np.ndarray, np.ndarray]],
+    time_params: Sequence[int],
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The penalised objective of :func:`fit_purchase_model` with its gradient and Hessian
+    in log-parameter space, at ``params`` (default the fitted ``params_``)."""
+    x, tx, big_t, _ = check_rfm(frequency, recency, T)
+    w = check_weights(weights, len(x))
+    values = estimator._check_fitted() if params is None else np.asarray(params, float)
+    scale = getattr(estimator, "time_scale_", None) or time_scale(big_t)
+    ll, grad, hess = derivatives(values, make_data(x, tx, big_t, w))
+    penalty_scale = np.ones(len(values))
+    penalty_scale[list(time_params)] = scale
+    return penalized_log_space(ll, grad, hess, values, estimator.penalizer, float(w.sum()),
+                               penalty_scale)
+
+
 def wrap_like(values: np.ndarray, index: pd.Index, template: object, name: str) -> object:
     """Return a Series on ``index`` when the input was a Series, else the array."""
     if isinstance(template, pd.Series):

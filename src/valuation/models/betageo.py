@@ -12,12 +12,10 @@ from valuation.models._mle import (
     wdot,
     FittedMixin,
     check_rfm,
-    check_weights,
     discount_rate_per_period,
     fit_purchase_model,
     group_rows,
-    penalized_log_space,
-    time_scale,
+    purchase_loglik_derivatives,
     wrap_like,
 )
 
@@ -315,14 +313,9 @@ class BetaGeo(FittedMixin):
         hessian : ndarray (4, 4)
             Second derivatives w.r.t. ``theta`` (negative definite at a clean optimum).
         """
-        x, tx, big_t, _ = check_rfm(frequency, recency, T)
-        w = check_weights(weights, len(x))
-        values = self._check_fitted() if params is None else np.asarray(params, float)
-        scale = getattr(self, "time_scale_", None) or time_scale(big_t)
-        ll, grad, hess = bgnbd_derivatives(values, BGNBDData(x, tx, big_t, w))
-        return penalized_log_space(
-            ll, grad, hess, values, self.penalizer, float(w.sum()),
-            np.array([1.0, scale, 1.0, 1.0]),
+        return purchase_loglik_derivatives(
+            self, frequency, recency, T, weights, params,
+            make_data=BGNBDData, derivatives=bgnbd_derivatives, time_params=(1,),
         )
 
     # ------------------------------------------------------------------ predictions

@@ -12,12 +12,10 @@ from valuation.models._mle import (
     wdot,
     FittedMixin,
     check_rfm,
-    check_weights,
     discount_rate_per_period,
     fit_purchase_model,
     gauss_legendre_unit,
-    penalized_log_space,
-    time_scale,
+    purchase_loglik_derivatives,
     wrap_like,
 )
 
@@ -302,14 +300,9 @@ class ParetoNBD(FittedMixin):
         :meth:`fit`, caller's time unit, default ``params_``); for a one-step Newton
         bootstrap ``theta* = log(params_) - solve(H, g)``.
         """
-        x, tx, big_t, _ = check_rfm(frequency, recency, T)
-        w = check_weights(weights, len(x))
-        values = self._check_fitted() if params is None else np.asarray(params, float)
-        scale = getattr(self, "time_scale_", None) or time_scale(big_t)
-        ll, grad, hess = paretonbd_derivatives(values, PNBDData(x, tx, big_t, w))
-        return penalized_log_space(
-            ll, grad, hess, values, self.penalizer, float(w.sum()),
-            np.array([1.0, scale, 1.0, scale]),
+        return purchase_loglik_derivatives(
+            self, frequency, recency, T, weights, params,
+            make_data=PNBDData, derivatives=paretonbd_derivatives, time_params=(1, 3),
         )
 
     # ------------------------------------------------------------------ predictions
