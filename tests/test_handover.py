@@ -161,16 +161,11 @@ def test_destroy_leaves_no_data_and_records_it(tmp_path):
 def test_cli_builds_the_package_and_says_it_holds_personal_data(tmp_path, capsys):
     import yaml
 
-    raw = yaml.safe_load((ROOT / "params" / "online_school.yaml").read_text(encoding="utf-8"))
-    raw["data"]["files"] = {t: str((ROOT / "params" / p).resolve())
-                            for t, p in raw["data"]["files"].items()}
-    key_file = tmp_path / "deal.key"
-    key_file.write_text(os.urandom(32).hex())
-    raw["privacy"] = {**raw.get("privacy", {}), "demo_key": False, "key_file": str(key_file)}
-    raw["paths"] = {"work_dir": str(tmp_path / "work" / "online_school"),
-                    "output_dir": str(tmp_path / "outputs" / "online_school"),
-                    "handover_dir": str(tmp_path / "handover")}
-    params_file = tmp_path / "online_school.yaml"
+    from _sample_params import copy_params
+
+    params_file = copy_params("online_school", tmp_path)
+    raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    raw["paths"]["handover_dir"] = str(tmp_path / "handover")
     params_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
 
     assert main(["handover", str(params_file)]) == 0
