@@ -409,6 +409,7 @@ def stage_clv(ws: Workspace) -> StageOutput:
 
 
 def stage_bootstrap(ws: Workspace) -> StageOutput:
+    from valuation.analysis import AnalysisFiles
     from valuation.quality import clean_tables, review
     from valuation.value import Assumptions, BridgeInputs, CustomerBase, bootstrap_value
     from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS
@@ -417,8 +418,9 @@ def stage_bootstrap(ws: Workspace) -> StageOutput:
     replicates = ws.bootstrap_replicates
     params = _params(ws)
     tables = _analysis(ws)
-    quality = review(dict(tables), params)
-    cleaned = clean_tables(dict(tables), params, quality).tables
+    quality = review(tables, params)
+    del tables  # as the brief does: the cleaned tables are read one file at a time
+    cleaned = clean_tables(AnalysisFiles(params), params, quality).tables
     assumptions = Assumptions.from_params(params)
     longest = max(assumptions.horizon_years,
                   sensitivity_ranges(params, assumptions)["horizon_years"][1])

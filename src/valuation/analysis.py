@@ -1,12 +1,13 @@
 """Reading the token-only analysis dataset: the only data notebooks and models see.
 
 The privacy gate (``valuation ingest``) writes ``<work_dir>/analysis/<table>.parquet``;
-:func:`load_analysis` reads it back with the dtypes of :data:`valuation.tables.ANALYSIS_COLUMNS`
+:func:`load_analysis` reads it back (:class:`AnalysisFiles` one table at a time) with the dtypes of :data:`valuation.tables.ANALYSIS_COLUMNS`
 and :func:`analysis_is_stale` tells whether it must be rebuilt.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -63,29 +64,62 @@ def load_analysis(params_or_dir: DealParams | str | Path) -> dict[str, pd.DataFr
         When the dataset is missing or was written with other columns (an older version):
         the message says to run ``valuation ingest <yaml>``.
     """
-    folder = analysis_dir_of(params_or_dir)
-    hint = _ingest_hint(params_or_dir)
-    missing = [t for t in TABLES if not (folder / f"{t}.parquet").is_file()]
-    if missing:
-        raise InputError(
-            f"{folder}: no analysis dataset (missing {', '.join(f'{t}.parquet' for t in missing)}); "
-            f"{hint}"
-        )
-    tables: dict[str, pd.DataFrame] = {}
-    for table in TABLES:
-        path = folder / f"{table}.parquet"
+    return dict(AnalysisFiles(params_or_dir))
+
+
+class AnalysisFiles(Mapping[str, pd.DataFrame]):
+    """The analysis dataset on disk as a read-only mapping that reads a table on each lookup.
+
+    Nothing is cached: ``files["activity"]`` reads ``activity.parquet`` every time. Hand it
+    to a function that looks each table up once (``valuation.quality.clean_tables``) and only
+    the table in hand is in memory, not the whole dataset.
+
+    Parameters
+    ----------
+    params_or_dir : DealParams or path
+        The target's params, or the folder holding ``<table>.parquet`` files.
+
+    Raises
+    ------
+    InputError
+        When a table file is missing (on creation) or unreadable or of another version (on
+        lookup); the message says to run ``valuation ingest <yaml>``.
+    """
+
+    def __init__(self, params_or_dir: DealParams | str | Path) -> None:
+        self.folder = analysis_dir_of(params_or_dir)
+        self._hint = _ingest_hint(params_or_dir)
+        missing = [t for t in TABLES if not (self.folder / f"{t}.parquet").is_file()]
+        if missing:
+            raise InputError(
+                f"{self.folder}: no analysis dataset (missing "
+                f"{', '.join(f'{t}.parquet' for t in missing)}); {self._hint}"
+            )
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in TABLES:
+            raise KeyError(table)
+        path = self.folder / f"{table}.parquet"
         try:
             frame = pq.read_table(path).to_pandas(types_mapper=_ARROW_TEXT)
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise InputError(f"{path}: cannot be read ({type(exc).__name__}); {hint}") from None
+            raise InputError(f"{path}: cannot be read ({type(exc).__name__}); {self._hint}") from None
         expected = ANALYSIS_COLUMNS[table]
         if list(frame.columns) != list(expected):
             raise InputError(
                 f"{path}: columns {list(frame.columns)} differ from the expected "
-                f"{list(expected)} (written by another version); {hint}"
+                f"{list(expected)} (written by another version); {self._hint}"
             )
-        tables[table] = frame.astype(pandas_dtypes(table), copy=False)
-    return tables
+        return frame.astype(pandas_dtypes(table), copy=False)
+
+    def __contains__(self, table: object) -> bool:
+        return table in TABLES
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLES)
+
+    def __len__(self) -> int:
+        return len(TABLES)
 
 
 def _input_files(params: DealParams) -> list[Path]:

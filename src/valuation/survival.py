@@ -45,6 +45,7 @@ from lifelines.utils import concordance_index, median_survival_times
 from scipy import special
 
 from valuation.errors import ModelError, ModelInputError, NotFittedError
+from valuation.token_lookup import token_positions
 
 DAYS_PER_MONTH = 365.25 / 12
 """Average length of a calendar month in days (used for month-by-month curves)."""
@@ -184,7 +185,7 @@ def survival_table(
         activity = _require(tables, "activity", ("customer_token", "event_date"))
         event_dates = activity["event_date"]
         seen_rows = np.flatnonzero((event_dates.notna() & (event_dates <= cut)).to_numpy(dtype=bool))
-        event_codes = index.get_indexer(activity["customer_token"].iloc[seen_rows])
+        event_codes = token_positions(activity["customer_token"], index)[seen_rows]
         event_ticks = event_dates.to_numpy().astype(order_dates.dtype, copy=False)[seen_rows]
         known = event_codes >= 0
         # an activity event before the first purchase does not shorten the lifetime below 0:
@@ -222,7 +223,7 @@ def survival_table(
                 feedback_dates.notna() & (feedback_dates <= cut) & feedback["score"].notna()
             ).to_numpy(dtype=bool)
         )
-        feedback_codes = index.get_indexer(feedback["customer_token"].iloc[rated_rows])
+        feedback_codes = token_positions(feedback["customer_token"], index)[rated_rows]
         known = feedback_codes >= 0
         scores = feedback["score"].iloc[rated_rows[known]].reset_index(drop=True)
         means = scores.groupby(feedback_codes[known]).mean().reindex(range(n_customers))

@@ -7,7 +7,7 @@ defines them and registers each, with its group, unit, treatment and severity, a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -145,7 +145,7 @@ def empty_table(table: str) -> pd.DataFrame:
                          for col, dtype in ANALYSIS_COLUMNS[table].items()})
 
 
-def missing_columns(tables: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+def missing_columns(tables: Mapping[str, pd.DataFrame]) -> dict[str, list[str]]:
     """Per table given, the contract columns it lacks (tables not given are not listed)."""
     return {
         name: missing

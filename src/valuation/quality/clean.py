@@ -16,18 +16,29 @@ Flagged records stay. The input tables are never modified.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from valuation.params import DealParams
-from valuation.quality.base import build_context
+from valuation.quality.base import empty_table
 from valuation.quality.checks import duplicate_map
-from valuation.quality.report import QualityReport, review_context, validate_tables
+from valuation.quality.report import (
+    REQUIRED_TABLES,
+    QualityReport,
+    check_contract_columns,
+    review,
+    validate_tables,
+)
 from valuation.tables import TABLES
+from valuation.token_lookup import token_positions, tokens_in
 
 CHILD_TABLES: tuple[str, ...] = ("orders", "activity", "feedback")
 REMOVAL_COLUMNS: tuple[str, ...] = ("table", "reason", "action", "rows")
+DATE_COLUMNS: dict[str, str] = {"orders": "order_date", "activity": "event_date",
+                                "feedback": "feedback_date"}
 
 
 @dataclass
@@ -37,7 +48,7 @@ class CleanedTables:
     Attributes
     ----------
     tables : dict of str to DataFrame
-        The four analysis tables after cleaning (fresh copies).
+        The four analysis tables after cleaning (fresh copies, index 0..n-1).
     removed : DataFrame
         One row a (table, reason, action) with ``rows`` affected; action is ``removed`` or
         ``reassigned`` (duplicate records merged into the person's first record).
@@ -58,14 +69,16 @@ class CleanedTables:
         return int(rows["rows"].sum())
 
 
-def clean_tables(tables: dict[str, pd.DataFrame], params: DealParams,
+def clean_tables(tables: Mapping[str, pd.DataFrame], params: DealParams,
                  report: QualityReport | None = None) -> CleanedTables:
     """Remove excluded records, merge duplicates, drop bad orders, future dates and orphans.
 
     Parameters
     ----------
-    tables : dict of str to DataFrame
-        The analysis tables (left untouched).
+    tables : mapping of str to DataFrame
+        The analysis tables (left untouched). With a ``report``, each table is looked up
+        once, customers first, so a mapping that reads tables on access
+        (:class:`valuation.analysis.AnalysisFiles`) holds one uncleaned table at a time.
     params : DealParams
         Supplies ``as_of`` and ``data.opened``.
     report : QualityReport, optional
@@ -75,49 +88,91 @@ def clean_tables(tables: dict[str, pd.DataFrame], params: DealParams,
     -------
     CleanedTables
     """
-    validate_tables(tables)
-    ctx = build_context(tables, params.as_of, params.data.opened)
     if report is None:
-        report = review_context(ctx, target=params.target, as_of=params.as_of)
-    out = {name: ctx.tables[name].copy() for name in TABLES}
-    log: list[tuple[str, str, str, int]] = []
+        report = review(dict(tables), params)
+    as_of = pd.Timestamp(params.as_of).normalize()
+    log: list[tuple[tuple[int, int, int], tuple[str, str, str, int]]] = []
 
-    def drop(table: str, mask: pd.Series, reason: str) -> None:
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            log.append((table, reason, "removed", int(mask.sum())))
-            out[table] = out[table].loc[~mask.to_numpy()]
+    def record(step: int, table: str, reason: str, rows: int, action: str = "removed") -> None:
+        order = (step, 0 if action == "reassigned" else 1, TABLES.index(table))
+        log.append((order, (table, reason, action, rows)))
 
-    # 1. merge duplicate persons into their first record
-    merge = duplicate_map(out["customers"])
+    customers = _contract_table(tables, "customers")
+    merge = duplicate_map(customers)
+    gone = sorted(report.excluded_customers - set(merge.index))
+    steps = _Steps("customers", len(customers), record)
+    steps.drop(1, tokens_in(customers["customer_token"], merge.index), "duplicate_person")
+    steps.drop(2, tokens_in(customers["customer_token"], gone), "excluded customer")
+    out = {"customers": _kept_rows(customers, steps.kept)}
+    del customers
+    remaining = out["customers"]["customer_token"]
     for table in CHILD_TABLES:
-        moved = out[table]["customer_token"].isin(merge.index)
+        frame = _contract_table(tables, table)
+        tokens = frame["customer_token"]
+        moved = tokens_in(tokens, merge.index)
         if moved.any():
-            out[table]["customer_token"] = out[table]["customer_token"].replace(merge.to_dict())
-            log.append((table, "duplicate_person", "reassigned", int(moved.sum())))
-    drop("customers", out["customers"]["customer_token"].isin(merge.index), "duplicate_person")
+            tokens = _reassigned(tokens, moved, merge)
+            record(1, table, "duplicate_person", int(moved.sum()), action="reassigned")
+        steps = _Steps(table, len(frame), record)
+        steps.drop(2, tokens_in(tokens, gone), "record of an excluded customer")
+        dates = pd.to_datetime(frame[DATE_COLUMNS[table]]).dt.normalize()
+        steps.drop(3, (dates > as_of).to_numpy(dtype=bool, na_value=False), "future_dates")
+        del dates
+        if table == "orders":
+            steps.drop(4, (frame["amount"] <= 0).to_numpy(dtype=bool, na_value=False),
+                       "non_positive_amount")
+        steps.drop(5, ~tokens_in(tokens, remaining),
+                   "orphan_orders" if table == "orders" else f"orphan {table}")
+        out[table] = _kept_rows(frame, steps.kept,
+                                tokens=None if tokens is frame["customer_token"] else tokens)
+        del frame, tokens
+    removed = pd.DataFrame([row for _, row in sorted(log, key=lambda item: item[0])],
+                           columns=list(REMOVAL_COLUMNS))
+    return CleanedTables(tables=out, removed=removed, report=report)
 
-    # 2. excluded customers and all their records
-    gone = report.excluded_customers - set(merge.index)
-    drop("customers", out["customers"]["customer_token"].isin(gone), "excluded customer")
-    for table in CHILD_TABLES:
-        drop(table, out[table]["customer_token"].isin(gone), "record of an excluded customer")
 
-    # 3. future dates
-    as_of = ctx.as_of
-    for table, column in (("orders", "order_date"), ("activity", "event_date"),
-                          ("feedback", "feedback_date")):
-        drop(table, pd.to_datetime(out[table][column]).dt.normalize() > as_of, "future_dates")
+class _Steps:
+    """The rows of one table still kept; each step removes only rows still kept, so a row is
+    counted under the first step that touches it."""
 
-    # 4. non-positive amounts
-    drop("orders", out["orders"]["amount"] <= 0, "non_positive_amount")
+    def __init__(self, table: str, n_rows: int, record) -> None:
+        self.table = table
+        self.kept = np.ones(n_rows, dtype=bool)
+        self._record = record
 
-    # 5. orphans
-    kept = out["customers"]["customer_token"]
-    for table in CHILD_TABLES:
-        reason = "orphan_orders" if table == "orders" else f"orphan {table}"
-        drop(table, ~out[table]["customer_token"].isin(kept), reason)
+    def drop(self, step: int, mask: np.ndarray, reason: str) -> None:
+        hit = mask & self.kept
+        if hit.any():
+            self._record(step, self.table, reason, int(hit.sum()))
+            self.kept &= ~hit
 
-    removed = pd.DataFrame(log, columns=list(REMOVAL_COLUMNS))
-    return CleanedTables(tables={k: v.reset_index(drop=True) for k, v in out.items()},
-                         removed=removed, report=report)
+
+def _contract_table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """``tables[name]`` checked against the contract (an empty table when an optional one is
+    absent), with a unique index."""
+    if name not in tables:
+        if name in REQUIRED_TABLES:
+            validate_tables(tables)  # raises the missing-table error
+        return empty_table(name)
+    frame = tables[name]
+    check_contract_columns({name: frame})
+    return frame if frame.index.is_unique else frame.reset_index(drop=True)
+
+
+def _kept_rows(frame: pd.DataFrame, kept: np.ndarray, tokens: pd.Series | None = None
+               ) -> pd.DataFrame:
+    """A fresh copy of the kept rows of ``frame`` (index 0..n-1), with ``tokens`` as its
+    customer token column when given."""
+    rows = np.flatnonzero(kept)
+    out = frame.iloc[rows].reset_index(drop=True)
+    if tokens is not None:
+        out["customer_token"] = tokens.iloc[rows].reset_index(drop=True)
+    return out
+
+
+def _reassigned(tokens: pd.Series, moved: np.ndarray, merge: pd.Series) -> pd.Series:
+    """``tokens`` with each token of a duplicate record replaced by the person's first record."""
+    positions = token_positions(tokens[moved], merge.index)
+    replaced = tokens.copy()
+    replaced[moved] = merge.to_numpy()[positions]
+    return replaced

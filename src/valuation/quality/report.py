@@ -33,6 +33,7 @@ based valuation without a re-audit. Clean data: haircut 0.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -282,14 +283,22 @@ def review_context(ctx: ReviewContext, *, target: str = "",
     )
 
 
-def validate_tables(tables: dict[str, pd.DataFrame]) -> None:
+REQUIRED_TABLES: tuple[str, ...] = ("customers", "orders")
+
+
+def validate_tables(tables: Mapping[str, pd.DataFrame]) -> None:
     """Raise :class:`ReviewError` unless the tables follow ``tables.ANALYSIS_COLUMNS``."""
-    absent = [name for name in ("customers", "orders") if name not in tables]
+    absent = [name for name in REQUIRED_TABLES if name not in tables]
     if absent:
         raise ReviewError(
             f"the analysis dataset lacks the table(s) {', '.join(absent)}; "
             "run `valuation ingest <params yaml>` to (re)build it"
         )
+    check_contract_columns(tables)
+
+
+def check_contract_columns(tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise :class:`ReviewError` when a table given lacks a contract column."""
     gaps = missing_columns(tables)
     if gaps:
         text = "; ".join(f"{name}: {', '.join(cols)}" for name, cols in gaps.items())

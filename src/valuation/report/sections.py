@@ -205,41 +205,81 @@ def title_block(ctx: BriefContext) -> str:
     return "\n".join(lines)
 
 
-def scope_and_compliance(ctx: BriefContext, tables: Mapping[str, pd.DataFrame],
-                         notification_cost: float | None = None,
-                         log_ref: str | None = None) -> tuple[str, PublishedTable]:
-    """Markdown of the scope and PIPL section and the consent-cohort table (suppressed)."""
+@dataclass(frozen=True)
+class DatasetScope:
+    """What the seller delivered, counted on the analysis tables before cleaning (aggregates
+    only): the brief's scope and consent-cohort section.
+
+    Attributes
+    ----------
+    customers, orders, events, feedback : int
+        Rows of each table as delivered.
+    first, last : date or None
+        First and last order or activity date within the data window (defects such as
+        future dates are not the scope).
+    cohorts : DataFrame
+        ``cohort``, ``customers``, ``share`` for each consent cohort.
+    minors, minors_without_guardian : int
+    """
+
+    customers: int
+    orders: int
+    events: int
+    feedback: int
+    first: dt.date | None
+    last: dt.date | None
+    cohorts: pd.DataFrame
+    minors: int
+    minors_without_guardian: int
+
+
+def dataset_scope(tables: Mapping[str, pd.DataFrame], params: DealParams) -> DatasetScope:
+    """Count what the seller delivered (see :class:`DatasetScope`); small enough to keep
+    after the tables themselves are released."""
     from valuation.privacy.cohorts import cohort_mask, minors_without_guardian_consent
     from valuation.tables import COHORTS
 
     customers, orders = tables["customers"], tables["orders"]
     activity = tables.get("activity", pd.DataFrame({"event_date": []}))
-    start, end = _window(ctx.params)
+    start, end = _window(params)
     dates = pd.to_datetime(pd.concat([orders["order_date"], activity["event_date"]])).dropna()
-    dates = dates.loc[(dates >= start) & (dates <= end)]  # defects (future dates) are not the scope
+    dates = dates.loc[(dates >= start) & (dates <= end)]
     rows = []
     for cohort in COHORTS:
         mask = pd.Series(cohort_mask(customers, cohort), index=customers.index).astype(bool)
         rows.append({"cohort": cohort, "customers": int(mask.sum()),
                      "share": float(mask.mean()) if len(mask) else 0.0})
-    cohorts = pd.DataFrame(rows)
     minor = customers["minor"].astype("boolean").fillna(False).astype(bool)
     no_guardian = pd.Series(minors_without_guardian_consent(customers)).astype(bool)
-    total = max(len(customers), 1)
+    return DatasetScope(
+        customers=len(customers), orders=len(orders), events=len(activity),
+        feedback=len(tables.get("feedback", ())),
+        first=dates.min().date() if len(dates) else None,
+        last=dates.max().date() if len(dates) else None,
+        cohorts=pd.DataFrame(rows), minors=int(minor.sum()),
+        minors_without_guardian=int(no_guardian.sum()))
+
+
+def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
+                         notification_cost: float | None = None,
+                         log_ref: str | None = None) -> tuple[str, PublishedTable]:
+    """Markdown of the scope and PIPL section and the consent-cohort table (suppressed)."""
+    cohorts = scope.cohorts
+    total = max(scope.customers, 1)
     transferable = int(cohorts.loc[cohorts["cohort"] == "transferable", "customers"].iloc[0])
-    ctx.headline.update(customers=len(customers), transferable_customers=transferable,
+    ctx.headline.update(customers=scope.customers, transferable_customers=transferable,
                         consent_coverage=transferable / total)
     p = ctx.params
     lines = [
         ctx.heading("scope_compliance"),
-        ctx.t("scope_sentence", customers=ctx.count(len(customers)),
-              orders=ctx.count(len(orders)), events=ctx.count(len(activity)),
-              feedback=ctx.count(len(tables.get("feedback", ()))),
-              first=dates.min().date().isoformat() if len(dates) else "–",
-              last=dates.max().date().isoformat() if len(dates) else "–"),
+        ctx.t("scope_sentence", customers=ctx.count(scope.customers),
+              orders=ctx.count(scope.orders), events=ctx.count(scope.events),
+              feedback=ctx.count(scope.feedback),
+              first=scope.first.isoformat() if scope.first else "–",
+              last=scope.last.isoformat() if scope.last else "–"),
         "",
-        ctx.t("minors_sentence", minors=ctx.count(int(minor.sum())),
-              minors_no_guardian=ctx.count(int(no_guardian.sum()))),
+        ctx.t("minors_sentence", minors=ctx.count(scope.minors),
+              minors_no_guardian=ctx.count(scope.minors_without_guardian)),
         "",
         ctx.t("pseudonymised_sentence"),
     ]
@@ -333,7 +373,7 @@ def activity(ctx: BriefContext, tables: Mapping[str, pd.DataFrame], panel: pd.Da
     Parameters
     ----------
     tables : mapping
-        The analysis tables (for the customers active in the last 12 months).
+        The cleaned analysis tables (for the customers active in the last 12 months).
     panel : DataFrame
         :func:`valuation.activity.monthly_activity_panel`.
     retention : CohortRetention

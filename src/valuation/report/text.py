@@ -367,6 +367,9 @@ REFERENCES: tuple[str, ...] = (
 
 METHOD_NOTES: dict[str, list[str]] = {
     "en": [
+        "Data: the scope and consent counts describe the data as delivered; activity, churn, "
+        "segments and the valuation use the cleaned tables (the records the data review "
+        "excludes are removed, duplicate records of a person merged).",
         "Repeat purchases: BG/NBD (Fader, Hardie & Lee 2005) with Pareto/NBD (Schmittlein et al. "
         "1987) as a check; spend per order: Gamma-Gamma (Fader & Hardie 2013); memberships: "
         "shifted-beta-geometric renewals (Fader & Hardie 2007).",
@@ -382,6 +385,8 @@ METHOD_NOTES: dict[str, list[str]] = {
         "acquisitions are excluded unless the params say otherwise.",
     ],
     "zh": [
+        "数据：范围与同意情况按卖方交付的原始数据统计；活跃度、流失、分层与估值均基于清洗后的"
+        "数据表（剔除数据审查排除的记录，合并同一人的重复记录）。",
         "复购：采用 BG/NBD 模型（Fader、Hardie 和 Lee，2005），并以 Pareto/NBD 模型"
         "（Schmittlein 等，1987）交叉检验；客单价：Gamma-Gamma 模型（Fader 和 Hardie，2013）；"
         "会员续费：移位贝塔几何模型（Fader 和 Hardie，2007）。",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,9 @@ from valuation.value.sensitivity import (
     transferable_value,
 )
 from valuation.value.uncertainty import UncertaintyResult, bootstrap_value
+
+if TYPE_CHECKING:
+    from valuation.quality import CleanedTables
 
 __all__ = [
     "AcquisitionValue", "Assumptions", "BridgeInputs", "CustomerBase", "UncertaintyResult",
@@ -90,18 +94,21 @@ def _expected_active(base: CustomerBase, assumptions: Assumptions, eligible: int
             "retention_12m": s12}
 
 
-def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replicates: int | None = None,
+def valuate(tables: Mapping[str, pd.DataFrame] | CleanedTables, params, *, quality=None, replicates: int | None = None,
             acquisitions_value: float | None = None, models: Mapping[str, object] | None = None,
             progress=None) -> ValuationResult:
     """Value the transferable customer base of one target and set the negotiation position.
 
     Parameters
     ----------
-    tables : mapping of table name to DataFrame
-        The token-only analysis tables (``valuation.analysis.load_analysis``); not modified.
+    tables : mapping of table name to DataFrame, or CleanedTables
+        The token-only analysis tables (``valuation.analysis.load_analysis``; not modified),
+        cleaned here; or tables already cleaned by ``valuation.quality.clean_tables``, whose
+        review is used (no second cleaning, no second copy).
     params : DealParams
     quality : QualityReport, optional
-        The data review of the same tables; run here when not given.
+        The data review of the same tables; run here when not given (or taken from the
+        ``CleanedTables``).
     replicates : int, optional
         Overrides ``params.uncertainty.bootstrap_replicates``.
     acquisitions_value : float, optional
@@ -117,12 +124,18 @@ def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replica
     Returns
     -------
     ValuationResult
+        Its ``base`` is the fitted :class:`CustomerBase` (per-customer values, the models),
+        so callers need not fit it again.
     """
-    from valuation.quality import clean_tables, review
+    from valuation.quality import CleanedTables, clean_tables, review
 
-    if quality is None:
-        quality = review(dict(tables), params)
-    cleaned = clean_tables(dict(tables), params, quality).tables
+    if isinstance(tables, CleanedTables):
+        quality = tables.report if quality is None else quality
+        cleaned = tables.tables
+    else:
+        if quality is None:
+            quality = review(dict(tables), params)
+        cleaned = clean_tables(tables, params, quality).tables
     assumptions = Assumptions.from_params(params)
     ranges = sensitivity_ranges(params, assumptions)
     longest = max(assumptions.horizon_years, ranges["horizon_years"][1])
@@ -227,4 +240,5 @@ def valuate(tables: Mapping[str, pd.DataFrame], params, *, quality=None, replica
                        if acquisitions_value is not None else None)),
         expected_active_12m=_expected_active(base, assumptions, active_trans,
                                              eo_dict["expected_retained"]),
+        base=base,
     )

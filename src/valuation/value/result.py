@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,9 @@ class ValuationResult:
     expected_active_12m : dict
         Expected active customers 12 months on (all, current owner; transferable, after
         the change of owner).
+    base : CustomerBase or None
+        The fitted customer base behind the numbers (per-customer values and the models).
+        In memory only: never part of :meth:`to_json_dict` (it holds per-customer rows).
     """
 
     target: str
@@ -99,6 +103,7 @@ class ValuationResult:
     purchase_fallback_reason: str | None = None
     acquisitions: dict | None = None
     expected_active_12m: dict = field(default_factory=dict)
+    base: Any = field(default=None, repr=False, compare=False)
 
     @property
     def notes(self) -> list[str]:
