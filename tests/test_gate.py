@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from valuation.analysis import analysis_is_stale, load_analysis
+from valuation.analysis import AnalysisFiles, analysis_is_stale, load_analysis
 from valuation.errors import InputError, LeakError, LogIntegrityError
 from valuation.params import parse_params
 from valuation.privacy.gate import build_customers, run_gate
@@ -213,6 +213,20 @@ def test_round_trip_through_load_analysis(params, result):
     future = result.paths["customers"].stat().st_mtime + 10
     os.utime(params.data.files["orders"], (future, future))
     assert analysis_is_stale(params)
+
+
+def test_analysis_files_read_a_table_on_each_lookup(params, result):
+    files = AnalysisFiles(params)
+    assert list(files) == list(TABLES) and len(files) == 4 and "orders" in files
+    assert "people" not in files
+    first, second = files["orders"], files["orders"]
+    assert first is not second  # nothing cached: each lookup reads the file
+    pd.testing.assert_frame_equal(first, result.tables["orders"])
+    with pytest.raises(KeyError):
+        files["people"]
+    result.paths["feedback"].write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="feedback.parquet: cannot be read"):
+        files["feedback"]
 
 
 def test_missing_dataset_tells_the_user_to_ingest(params):

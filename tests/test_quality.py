@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 import pytest
@@ -374,3 +375,54 @@ def test_cli_without_analysis_dataset_says_to_ingest_first(tmp_path, capsys):
     assert main(["review", str(tmp_path / "t.yaml")]) == 2
     err = capsys.readouterr().err
     assert "valuation ingest" in err and "t.yaml" in err and "Traceback" not in err
+
+
+class _CountingTables(Mapping):
+    """A mapping that records every table lookup (like ``AnalysisFiles``, which reads a file
+    on each lookup)."""
+
+    def __init__(self, tables):
+        self._tables, self.lookups = tables, []
+
+    def __getitem__(self, name):
+        self.lookups.append(name)
+        return self._tables[name]
+
+    def __contains__(self, name):
+        return name in self._tables
+
+    def __iter__(self):
+        return iter(self._tables)
+
+    def __len__(self):
+        return len(self._tables)
+
+
+def test_cleaning_looks_each_table_up_once_customers_first(defect_report):
+    tables = to_tables(defect_rows())
+    expected = clean_tables(dict(tables), make_params(), defect_report)
+    counting = _CountingTables(tables)
+    got = clean_tables(counting, make_params(), defect_report)
+    assert counting.lookups == ["customers", "orders", "activity", "feedback"]
+    pd.testing.assert_frame_equal(got.removed, expected.removed)
+    for name in tables:
+        pd.testing.assert_frame_equal(got.tables[name], expected.tables[name])
+        assert isinstance(got.tables[name].index, pd.RangeIndex)
+    # the log lists the steps in order: merges first, then exclusions, dates, amounts, orphans
+    reasons = list(got.removed["reason"])
+    assert reasons.index("duplicate_person") < reasons.index("excluded customer") \
+        < reasons.index("future_dates") < reasons.index("non_positive_amount") \
+        < reasons.index("orphan_orders")
+
+
+def test_cleaning_without_optional_tables_and_with_a_missing_required_one(defect_report):
+    tables = to_tables(defect_rows())
+    only = {"customers": tables["customers"], "orders": tables["orders"]}
+    cleaned = clean_tables(only, make_params(), defect_report)
+    assert len(cleaned.tables["activity"]) == 0 and len(cleaned.tables["feedback"]) == 0
+    assert cleaned.removed_count("orders", "orphan_orders") == 2
+    with pytest.raises(ReviewError, match="lacks the table"):
+        clean_tables({"customers": tables["customers"]}, make_params(), defect_report)
+    broken = dict(tables, activity=tables["activity"].drop(columns=["event_type"]))
+    with pytest.raises(ReviewError, match="activity: event_type"):
+        clean_tables(broken, make_params(), defect_report)

@@ -223,3 +223,20 @@ def test_cli_brief_validates_params_before_running(tmp_path, capsys):
     bad.write_text("target: x\nunknown_key: 1\n", encoding="utf-8")
     assert main(["brief", str(bad)]) == 2
     assert "unknown_key" in capsys.readouterr().err
+
+
+def test_scope_counts_the_data_as_delivered_before_cleaning():
+    from test_quality import defect_rows, make_params, to_tables
+
+    from valuation.quality import clean_tables, review
+    from valuation.report.sections import dataset_scope
+
+    tables = to_tables(defect_rows())
+    params = make_params()
+    scope = dataset_scope(tables, params)
+    cleaned = clean_tables(tables, params, review(tables, params)).tables
+    assert (scope.customers, scope.orders, scope.events, scope.feedback) == tuple(
+        len(tables[t]) for t in ("customers", "orders", "activity", "feedback"))
+    assert scope.customers > len(cleaned["customers"])  # the review's exclusions still counted
+    assert scope.cohorts["customers"].sum() >= scope.customers  # cohorts overlap
+    assert scope.last is not None and scope.last <= params.as_of  # future dates not the scope

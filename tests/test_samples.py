@@ -308,6 +308,28 @@ def test_online_school_recovers_bgnbd_parameters():
         assert abs(fit.params_[key] - truth[key]) < 3 * fit.standard_errors_[key], key
 
 
+def test_purchase_rate_scales_the_bgnbd_rate_and_the_truth_records_it():
+    from valuation.errors import SampleError
+    from valuation.models import BetaGeo
+
+    base = generate_target("online_school", 7, customers=3000, defects=False)
+    faster = generate_target("online_school", 7, customers=3000, defects=False,
+                             purchase_rate=1.4)
+    truth = faster["ground_truth"]["generator"]["bgnbd"]
+    assert truth["alpha"] == pytest.approx(base["ground_truth"]["generator"]["bgnbd"]["alpha"] / 1.4)
+    assert len(faster["customers"]) == len(base["customers"])
+    assert len(faster["orders"]) > 1.1 * len(base["orders"])
+    orders, cust = faster["orders"], faster["customers"]
+    days = orders.groupby("customer_id")["order_date"].agg(["nunique", "max"])
+    signup = cust.set_index("customer_id")["signup_date"].reindex(days.index)
+    as_of = pd.Timestamp(faster["ground_truth"]["as_of"])
+    fit = BetaGeo().fit(days["nunique"] - 1, (days["max"] - signup).dt.days / 7.0,
+                        (as_of - signup).dt.days / 7.0)
+    assert abs(fit.params_["alpha"] - truth["alpha"]) < 3 * fit.standard_errors_["alpha"]
+    with pytest.raises(SampleError, match="only to online_school"):
+        generate_target("bootcamp", 7, customers=300, purchase_rate=1.4)
+
+
 def _bootcamp_cox_frame(tables: dict) -> pd.DataFrame:
     """Covariates and observed durations built from the ground truth's written definitions."""
     truth = tables["ground_truth"]

@@ -76,3 +76,22 @@ def test_bootcamp_instalments_and_acquisitions(tmp_path):
         steps.loc["transferable_value", "amount_cents"]
         + steps.loc["future_acquisitions", "amount_cents"])
     assert result.acquisitions["clv_new_customer"] > 1500  # a new enrolment pays for itself
+
+
+def test_valuate_on_cleaned_tables_gives_the_same_value_and_keeps_its_fitted_base(tmp_path):
+    from valuation.quality import clean_tables, review
+    from valuation.value import CustomerBase, valuate
+
+    tables, params = _gate_tables("online_school", tmp_path)
+    quality = review(tables, params)
+    direct = valuate(tables, params, quality=quality, replicates=8)
+    cleaned = clean_tables(tables, params, quality)
+    again = valuate(cleaned, params, replicates=8)
+    assert again.value == direct.value
+    assert again.bridge["amount_cents"].tolist() == direct.bridge["amount_cents"].tolist()
+    assert isinstance(again.base, CustomerBase)
+    assert again.base.customers_.index.is_unique
+    assert len(again.base.customers_) == len(cleaned.tables["customers"])
+    values = again.base.customer_values(again.base.assumptions_)
+    assert values["clv"].sum() > 0
+    assert "base" not in again.to_json_dict()

@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", dest="fmt", choices=("csv", "parquet"), default=None,
                         help="write CSV or Parquet instead of each target's own export format")
     parser.add_argument("--clean", action="store_true", help="plant no defects (every review check 0)")
+    parser.add_argument("--purchase-rate", type=float, default=1.0,
+                        help="multiply every customer's purchase rate (online_school only; "
+                             "benchmarks use 1.2 to reach 10^7 orders at 10^6 customers)")
     parser.set_defaults(func=run)
 
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the targets and print one summary line each (counts only, no personal data)."""
     out = args.out or (BENCH_OUT if args.customers else DEFAULT_OUT)
     folders = write_samples(out, seed=args.seed, targets=args.target, customers=args.customers,
-                            defects=not args.clean, fmt=args.fmt or "native")
+                            defects=not args.clean, fmt=args.fmt or "native",
+                            purchase_rate=args.purchase_rate)
     for folder in folders:
         truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
         c = truth["counts"]

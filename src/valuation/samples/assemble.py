@@ -31,6 +31,25 @@ def target_spec(name: str) -> TargetSpec:
         raise SampleError(f"unknown sample target {name!r}; choose one of: {', '.join(TARGETS)}") from None
 
 
+def scaled_purchase_rate(spec: TargetSpec, purchase_rate: float) -> TargetSpec:
+    """``spec`` with every customer's BG/NBD purchase rate multiplied by ``purchase_rate``.
+
+    The rate of a customer is Gamma(r, alpha) distributed, so scaling it by ``c`` divides
+    ``alpha`` by ``c``; the ground truth then records the new ``alpha``. Only targets with a
+    BG/NBD purchase process (the online school) accept a rate other than 1.
+    """
+    if purchase_rate == 1.0:
+        return spec
+    if not purchase_rate > 0:
+        raise SampleError(f"--purchase-rate must be positive (got {purchase_rate})")
+    if "bgnbd" not in spec.generator:
+        raise SampleError(f"{spec.name} has no BG/NBD purchase process: --purchase-rate applies "
+                          "only to online_school")
+    bg = spec.generator["bgnbd"]
+    generator = {**spec.generator, "bgnbd": {**bg, "alpha": bg["alpha"] / purchase_rate}}
+    return replace(spec, generator=generator)
+
+
 def seed_sequence(seed: int, name: str, *stream: int) -> np.random.SeedSequence:
     """An independent random stream per (seed, target, purpose); stable across runs."""
     return np.random.SeedSequence([int(seed), zlib.crc32(name.encode()), *stream])
@@ -112,8 +131,9 @@ class TargetBuild:
     tables); :attr:`ground_truth` is complete after the last chunk.
     """
 
-    def __init__(self, name: str, seed: int, customers: int | None = None, defects: bool = True):
-        self.spec = target_spec(name)
+    def __init__(self, name: str, seed: int, customers: int | None = None, defects: bool = True,
+                 purchase_rate: float = 1.0):
+        self.spec = scaled_purchase_rate(target_spec(name), purchase_rate)
         self.seed = int(seed)
         self.n = int(customers or self.spec.default_customers)
         if self.n < MIN_CUSTOMERS:
@@ -273,7 +293,8 @@ class TargetBuild:
 
 
 def generate_target(
-    name: str, seed: int, *, customers: int | None = None, defects: bool = True
+    name: str, seed: int, *, customers: int | None = None, defects: bool = True,
+    purchase_rate: float = 1.0,
 ) -> dict[str, pd.DataFrame | dict]:
     """Generate one sample target in memory.
 
@@ -287,6 +308,9 @@ def generate_target(
         Natural customers to generate (default: the committed sample's size; at least 200).
     defects : bool
         Plant the review-check defects at their exact counts (``False``: every count is 0).
+    purchase_rate : float
+        Multiplies every customer's purchase rate (BG/NBD targets only; see
+        :func:`scaled_purchase_rate`). Benchmarks use it to reach 10^7 orders.
 
     Returns
     -------
@@ -295,7 +319,7 @@ def generate_target(
         (:data:`valuation.tables.RAW_COLUMNS`), and ``ground_truth``: the truth dict written
         to ``ground_truth.json``.
     """
-    build = TargetBuild(name, seed, customers, defects)
+    build = TargetBuild(name, seed, customers, defects, purchase_rate)
     parts = list(build.chunks())
     out: dict[str, pd.DataFrame | dict] = {"customers": build.customers}
     for table in ("orders", "activity", "feedback"):

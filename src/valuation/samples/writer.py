@@ -84,6 +84,7 @@ def write_target(
     customers: int | None = None,
     defects: bool = True,
     fmt: str = "native",
+    purchase_rate: float = 1.0,
 ) -> Path:
     """Write one sample target to ``out_dir/<name>/`` with its ``ground_truth.json``.
 
@@ -101,6 +102,8 @@ def write_target(
         Plant the review-check defects (``False``: a clean target).
     fmt : {"native", "csv", "parquet"}
         ``native`` is the target's own export (CSV UTF-8, CSV GB18030, or one XLSX).
+    purchase_rate : float
+        Multiplies every customer's purchase rate (online_school only).
 
     Returns
     -------
@@ -110,7 +113,7 @@ def write_target(
     spec = target_spec(name)
     if fmt not in FORMATS:
         raise SampleError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    build = TargetBuild(name, seed, customers, defects)
+    build = TargetBuild(name, seed, customers, defects, purchase_rate)
     folder = Path(out_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
     style = export.STYLE_OF_TARGET[name]
@@ -135,6 +138,7 @@ def write_samples(
     customers: int | None = None,
     defects: bool = True,
     fmt: str = "native",
+    purchase_rate: float = 1.0,
 ) -> list[Path]:
     """Write sample targets (default: all three) under ``out_dir``; return their folders.
 
@@ -143,5 +147,6 @@ def write_samples(
     names = list(targets) if targets else list(TARGETS)
     for name in names:
         target_spec(name)
-    return [write_target(n, out_dir, seed, customers=customers, defects=defects, fmt=fmt)
+    return [write_target(n, out_dir, seed, customers=customers, defects=defects, fmt=fmt,
+                         purchase_rate=purchase_rate)
             for n in names]
