@@ -305,7 +305,7 @@ def stage_gate(ws: Workspace) -> StageOutput:
     with measure_block() as m:
         result = run_gate(raw, params, key)
     return StageOutput(m, "raw tables in memory (Parquet ingest, untimed); writes the dataset + log",
-                       {"rows": {t: len(f) for t, f in result.tables.items()}})
+                       {"rows": dict(result.row_counts)})
 
 
 def stage_rfm(ws: Workspace) -> StageOutput:

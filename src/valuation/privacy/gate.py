@@ -21,7 +21,8 @@ Steps (one function each, :func:`run_gate` chains them):
    own name);
 4. write ``<analysis_dir>/<table>.parquet`` atomically, scanning each file before it is
    moved into place (a finding raises :class:`~valuation.errors.LeakError` and no file of
-   the run is kept);
+   the run is kept); tables are built, written and released one at a time, so the gate
+   holds one analysis table beside the raw ones;
 5. append one entry to the processing log.
 
 Validity of the birth date in an ID number (``id_birthdate_ok``) follows the review's
@@ -34,6 +35,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,23 +65,33 @@ class GateResult:
 
     Attributes
     ----------
-    tables : dict
-        Table name -> analysis DataFrame (columns exactly ``ANALYSIS_COLUMNS``).
     paths : dict
         Table name -> written Parquet file.
     cohort_counts : dict
         Customers per consent cohort and flagged group (see :func:`cohort_counts`).
+    row_counts : dict
+        Table name -> rows written.
     log_entry : dict
         The processing-log entry appended for this run.
     log_path : Path
         The processing log.
+    tables : dict
+        Table name -> analysis DataFrame (columns exactly ``ANALYSIS_COLUMNS``), read back
+        from the written dataset on first use: the gate keeps no table in memory once it is
+        written.
     """
 
-    tables: dict[str, pd.DataFrame]
     paths: dict[str, Path]
     cohort_counts: dict[str, int]
+    row_counts: dict[str, int] = field(default_factory=dict)
     log_entry: dict[str, Any] = field(default_factory=dict)
     log_path: Path | None = None
+
+    @functools.cached_property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from valuation.analysis import load_analysis
+
+        return load_analysis(self.paths["customers"].parent)
 
 
 def _raw(ingest_result: Any, table: str) -> pd.DataFrame:
@@ -219,36 +232,46 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
     return _typed(out, table)
 
 
-def build_analysis_tables(ingest_result: Any, params: DealParams,
-                          key: bytes) -> dict[str, pd.DataFrame]:
-    """All four analysis tables (nothing written)."""
+def iter_analysis_tables(ingest_result: Any, params: DealParams,
+                         key: bytes) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The four analysis tables, built one at a time (customers first; nothing written).
+
+    Consumed one by one, only the table in hand is in memory beside the raw tables.
+    """
     customers_raw = _raw(ingest_result, "customers")
     ids_ = _customer_ids(customers_raw["customer_id"])
     names = customers_raw["name"].astype("string")
     names_by_id = pd.Series(names.to_numpy(), index=ids_.to_numpy())
     names_by_id = names_by_id[names_by_id.index.notna()]
     names_by_id = names_by_id[~names_by_id.index.duplicated()]
-    tables = {"customers": build_customers(customers_raw, key, params.as_of)}
+    yield "customers", build_customers(customers_raw, key, params.as_of)
     for table in TABLES[1:]:
-        tables[table] = build_linked(_raw(ingest_result, table), table, key, names_by_id)
-    return tables
+        yield table, build_linked(_raw(ingest_result, table), table, key, names_by_id)
 
 
-def write_analysis(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, Path]:
+def build_analysis_tables(ingest_result: Any, params: DealParams,
+                          key: bytes) -> dict[str, pd.DataFrame]:
+    """All four analysis tables in memory (nothing written)."""
+    return dict(iter_analysis_tables(ingest_result, params, key))
+
+
+def write_analysis(tables: Iterable[tuple[str, pd.DataFrame]], folder: Path) -> dict[str, Path]:
     """Write each table to ``<folder>/<table>.parquet``; all or nothing, scanned first.
 
-    Every file is written to a temporary sibling and scanned; only when every file is
-    clean are they moved into place. A finding raises LeakError and removes them all.
+    ``tables`` is consumed one pair at a time: each table is written to a temporary
+    sibling and scanned before the next is taken, so a generator such as
+    :func:`iter_analysis_tables` holds one table in memory. Only when every file is clean
+    are they moved into place; a finding raises LeakError and removes them all.
     """
-    paths = {table: Path(folder) / f"{table}.parquet" for table in tables}
+    paths: dict[str, Path] = {}
     with contextlib.ExitStack() as stack:
-        temps = {table: stack.enter_context(atomic_path(path, mode=0o600))
-                 for table, path in paths.items()}
         findings = []
-        for table, frame in tables.items():
-            frame.to_parquet(temps[table], index=False)
-            findings += scan_file(temps[table], file_type=".parquet",
-                                  display=str(paths[table]))
+        for table, frame in tables:
+            paths[table] = Path(folder) / f"{table}.parquet"
+            temp = stack.enter_context(atomic_path(paths[table], mode=0o600))
+            frame.to_parquet(temp, index=False)
+            del frame
+            findings += scan_file(temp, file_type=".parquet", display=str(paths[table]))
         if findings:
             raise leak_error(findings)
     return paths
@@ -294,9 +317,18 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
     log_file = log_path(params)
     if log_file.exists():
         require_intact(log_file)
-    tables = build_analysis_tables(ingest_result, params, key)
-    counts = cohort_counts(tables["customers"])
-    paths = write_analysis(tables, params.analysis_dir)
+    row_counts: dict[str, int] = {}
+    counts: dict[str, int] = {}
+
+    def counted() -> Iterator[tuple[str, pd.DataFrame]]:
+        for table, frame in iter_analysis_tables(ingest_result, params, key):
+            row_counts[table] = len(frame)
+            if table == "customers":
+                counts.update(cohort_counts(frame))
+            yield table, frame
+            del frame  # written: release it before the next table is built
+
+    paths = write_analysis(counted(), params.analysis_dir)
     quarantined = getattr(ingest_result, "quarantined", None) or {}
     privacy = params.privacy
     entry = {
@@ -307,12 +339,12 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
         "target": params.target,
         "action": "ingest: privacy gate (pseudonymise, drop identifiers, redact text)",
         "inputs": [_source_record(s) for s in getattr(ingest_result, "sources", []) or []],
-        "row_counts": {t: int(len(f)) for t, f in tables.items()},
+        "row_counts": {t: int(n) for t, n in row_counts.items()},
         "quarantined_rows": {t: int(len(f)) for t, f in quarantined.items()},
         "warnings": len(getattr(ingest_result, "warnings", []) or []),
         "cohort_counts": counts,
         "outputs": [{"path": str(p), "sha256": sha256_file(p)} for p in paths.values()],
     }
     written = append_entry(log_file, entry)
-    return GateResult(tables=tables, paths=paths, cohort_counts=counts, log_entry=written,
-                      log_path=log_file)
+    return GateResult(paths=paths, cohort_counts=counts, row_counts=row_counts,
+                      log_entry=written, log_path=log_file)
