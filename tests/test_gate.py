@@ -209,6 +209,7 @@ def test_round_trip_through_load_analysis(params, result):
     for table in TABLES:
         pd.testing.assert_frame_equal(loaded[table], result.tables[table])
     assert load_analysis(params.analysis_dir).keys() == loaded.keys()
+    assert result.row_counts == {t: len(loaded[t]) for t in TABLES}
     assert not analysis_is_stale(params)
     future = result.paths["customers"].stat().st_mtime + 10
     os.utime(params.data.files["orders"], (future, future))
