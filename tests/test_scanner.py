@@ -138,6 +138,20 @@ def test_locations_name_cell_output_row_and_column(tmp_path):
         "row 2, column 'text'", "row 3, column 'phone_as_int'"]
 
 
+def test_parquet_text_is_scanned_in_batches_of_distinct_values(tmp_path, monkeypatch):
+    from valuation.privacy import scanner
+
+    monkeypatch.setattr(scanner, "PARQUET_SCAN_BATCH", 4)
+    notes = [f"order {i:05d}" for i in range(10)]
+    notes[7] = "call 13712345678"  # in the second batch of distinct values
+    notes[9] = "order 00001"  # a repeated value: the row reported is its first
+    path = tmp_path / "a.parquet"
+    pd.DataFrame({"note": notes}).to_parquet(path, index=False)
+    findings = scan_path(path)
+    assert [(f.location, f.kind, f.value) for f in findings] == [
+        ("row 8, column 'note'", "mobile", "137****5678")]
+
+
 @pytest.mark.parametrize("kind", FILE_KINDS)
 def test_clean_files_of_each_type_pass(tmp_path, kind):
     path, _ = write_planted(tmp_path, kind)

@@ -353,6 +353,11 @@ def _frame_findings(frame: pd.DataFrame, file: str, where: str = "") -> list[Fin
     return findings
 
 
+PARQUET_SCAN_BATCH = 500_000
+"""Distinct values of a Parquet text column turned into Python strings at a time (10^7
+distinct order numbers would otherwise be 10^7 Python objects at once)."""
+
+
 def _scan_parquet(path: Path, file: str) -> list[Finding]:
     """Scan a Parquet file one column at a time; text columns by their distinct values in
     Arrow form (a column of 10^7 cells never becomes 10^7 Python objects)."""
@@ -374,12 +379,15 @@ def _scan_parquet(path: Path, file: str) -> list[Finding]:
         if pa.types.is_dictionary(kind):
             column, kind = column.cast(kind.value_type), kind.value_type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            values = pc.unique(column.drop_null()).to_pylist()
-            findings += _scan_strings(
-                values, file,
-                lambda i, c=column, v=values, n=name:
-                    f"row {pc.index(c, v[i]).as_py() + 1}, column {n!r}",
-            )
+            uniques = pc.unique(column.drop_null())
+            for start in range(0, len(uniques), PARQUET_SCAN_BATCH):
+                values = uniques.slice(start, PARQUET_SCAN_BATCH).to_pylist()
+                findings += _scan_strings(
+                    values, file,
+                    lambda i, c=column, v=values, n=name:
+                        f"row {pc.index(c, v[i]).as_py() + 1}, column {n!r}",
+                )
+                del values
         elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
             findings += _column_findings(column.to_pandas(), name, file)
     return findings
