@@ -1,6 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import minimize
+from scipy.special import expit, gammaln
 
 from conftest import numeric_gradient
 from valuation.errors import ConvergenceError, ConvergenceWarning, ModelInputError, NotFittedError
@@ -290,10 +292,142 @@ def test_group_rows_matches_a_plain_groupby():
     assert got.index.equals(expected.index)
 
 
-def test_rates_without_heterogeneity_still_raise():
-    # r and alpha run off together (Poisson rates with no gamma spread): no finite optimum
-    # and the likelihood cannot settle there, so this is a ConvergenceError, with the checklist
+def _poisson_limit_loglik(rate, dropout, x, tx, T):
+    """BG/NBD log-likelihood in its limit r, alpha -> inf (r / alpha = rate) and a, b -> inf
+    (a / (a + b) = dropout): Poisson purchasing, dropout after each purchase with a fixed
+    probability. Eq. 6 of Fader, Hardie & Lee (2005) with Gamma(r+x)/Gamma(r) alpha^r /
+    (alpha+t)^(r+x) -> rate^x exp(-rate t) and the beta ratios -> (1-p)^x, p (1-p)^(x-1)."""
+    alive = x * np.log1p(-dropout) + x * np.log(rate) - rate * T
+    with np.errstate(divide="ignore"):
+        dropped = np.where(x > 0, np.log(dropout) + (x - 1) * np.log1p(-dropout)
+                           + x * np.log(rate) - rate * tx, -np.inf)
+    return float(np.logaddexp(alive, dropped).sum())
+
+
+def test_rates_without_heterogeneity_end_in_the_poisson_limit_with_a_warning():
+    # the helper's rates are Gamma(20, scale 1/2000): almost no spread, so r and alpha run off
+    # together towards the Poisson limit (a, b with them); the optimum is flat there, and the
+    # documented flat-optimum behaviour applies: estimates kept, a ConvergenceWarning, a note
     x, tx, T = _nbd_without_dropout(882, np.random.default_rng(0))
-    with pytest.raises(ConvergenceError, match="ran to the edge") as err:
-        BetaGeo().fit(x, tx, T)
-    assert "Things to try" in str(err.value)
+    true_rate = 20.0 / 2000.0  # mean of the helper's Gamma(20, scale 1/2000) rates
+    with pytest.warns(ConvergenceWarning, match="flat at the optimum"):
+        model = BetaGeo().fit(x, tx, T)
+    assert len(model.fit_notes_) == 1
+    assert "flat at the optimum" in model.fit_notes_[0] and "pseudo-inverse" in model.fit_notes_[0]
+    r, alpha, a, b = model.params_
+    assert r > 1e5 and alpha > 1e5  # at the limit, not at a finite optimum
+    assert r / alpha == pytest.approx(true_rate, rel=0.01)  # 0.3% off on this sample
+    # the known answer at the limit: the maximum of the two-parameter Poisson-limit likelihood
+    limit = minimize(lambda v: -_poisson_limit_loglik(np.exp(v[0]), expit(v[1]), x, tx, T),
+                     [np.log(true_rate), 0.0], method="Nelder-Mead",
+                     options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 5000})
+    assert r / alpha == pytest.approx(np.exp(limit.x[0]), rel=1e-6)
+    assert a / (a + b) == pytest.approx(expit(limit.x[1]), rel=1e-5)
+    assert model.log_likelihood_ == pytest.approx(-limit.fun, abs=1e-6)
+
+
+# --------------------------------------------------------------- fast paths (10^6 customers)
+def test_duplicate_share_known_answers():
+    from valuation.models._mle import duplicate_share
+
+    rng = np.random.default_rng(4)
+    base = {"x": rng.integers(0, 50, 30_000).astype(float), "t": rng.random(30_000)}
+    assert duplicate_share(base) == 0.0  # all rows distinct (sampled estimate)
+    # every row four times: a quarter of the rows stay, whatever rows the sample picks
+    four = {k: np.tile(v, 4) for k, v in base.items()}
+    assert duplicate_share(four) == pytest.approx(0.75)
+    # small inputs are counted exactly: 5 rows, 3 distinct
+    small = {"x": np.array([1.0, 1.0, 2.0, 2.0, 3.0]), "t": np.array([0.5, 0.5, 1.0, 1.0, 1.0])}
+    assert duplicate_share(small) == pytest.approx(2 / 5)
+
+
+def _many_customers(n, seed):
+    rng = np.random.default_rng(seed)
+    data = simulate_bgnbd({"r": 0.8, "alpha": 6.0, "a": 0.6, "b": 3.4}, rng.uniform(5, 52, n), rng)
+    return (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+
+
+def test_derivatives_add_up_over_blocks_and_weights():
+    from valuation.models.betageo import BLOCK_ROWS
+
+    x, tx, T = _many_customers(120_000, 8)
+    assert (x > 0).sum() > 2 * BLOCK_ROWS  # several blocks of repeat buyers
+    params = np.array([0.8, 6.0, 0.6, 3.4])
+    ll, g, h = bgnbd_derivatives(params, x, tx, T, np.ones(len(x)))
+    half = len(x) // 2
+    parts = [bgnbd_derivatives(params, x[s], tx[s], T[s], np.ones(len(x[s])))
+             for s in (slice(None, half), slice(half, None))]
+    assert ll == pytest.approx(parts[0][0] + parts[1][0], rel=1e-12)
+    assert g == pytest.approx(parts[0][1] + parts[1][1], rel=1e-9)
+    assert h == pytest.approx(parts[0][2] + parts[1][2], rel=1e-9)
+    # weighted rows (the general path) equal the unit-weight path scaled
+    ll2, g2, h2 = bgnbd_derivatives(params, x, tx, T, np.full(len(x), 2.0))
+    assert (ll2, *g2) == pytest.approx((2 * ll, *(2 * g)), rel=1e-12)
+    assert h2 == pytest.approx(2 * h, rel=1e-12)
+
+
+# a handful of customers: T = 0 (first purchase on the calibration end), no repeat
+# purchases, repeat buyers with recency < T and recency = T; some weighted
+_FEW = {"x": np.array([0.0, 0.0, 1.0, 2.0, 5.0, 12.0, 3.0, 2.0, 3.0]),
+        "tx": np.array([0.0, 0.0, 3.5, 10.0, 20.25, 30.0, 17.0, 5.0, 30.0]),
+        "T": np.array([0.0, 12.0, 20.0, 30.5, 38.0, 39.0, 17.0, 25.0, 45.0]),
+        "w": np.array([1.0, 3.0, 2.0, 1.0, 4.0, 1.0, 2.0, 1.0, 3.0])}
+
+
+def _fhl_eq6_loglik(params, x, tx, T, w):
+    """Eq. 6 of Fader, Hardie & Lee (2005) as printed, ln(A1 A2 (A3 + delta A4)), summed
+    with weights: the independent reference for :func:`bgnbd_derivatives`."""
+    r, alpha, a, b = params
+    ln_a1 = gammaln(r + x) + r * np.log(alpha) - gammaln(r)
+    ln_a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+    a3 = (alpha + T) ** -(r + x)
+    a4 = np.zeros(len(x))
+    repeat = x > 0
+    a4[repeat] = a / (b + x[repeat] - 1) * (alpha + tx[repeat]) ** -(r + x[repeat])
+    return float(np.sum(w * (ln_a1 + ln_a2 + np.log(a3 + a4))))
+
+
+@pytest.mark.parametrize("finite_sums", [True, False])
+@pytest.mark.parametrize("block_rows", [32_768, 2])  # one block; frequencies 2, 3 split
+def test_derivatives_match_the_papers_formula(monkeypatch, finite_sums, block_rows):
+    import valuation.models.betageo as bg
+
+    monkeypatch.setattr(bg, "BLOCK_ROWS", block_rows)
+    if not finite_sums:  # the gammaln / digamma differences instead of the finite sums
+        monkeypatch.setattr(bg, "_rising_sums", lambda ux, shift: None)
+    x, tx, T, w = _FEW["x"], _FEW["tx"], _FEW["T"], _FEW["w"]
+    for params in ([0.8, 6.0, 0.6, 3.4], [1.7, 0.8, 3.0, 0.6], [0.05, 40.0, 0.01, 9.0]):
+        params = np.array(params)
+        ll, grad, hess = bg.bgnbd_derivatives(params, x, tx, T, w)
+        assert ll == pytest.approx(_fhl_eq6_loglik(params, x, tx, T, w), rel=1e-12)
+        numeric = numeric_gradient(lambda p: _fhl_eq6_loglik(p, x, tx, T, w), params)
+        assert grad == pytest.approx(numeric, rel=1e-6, abs=3e-6)
+        for i in range(4):  # each Hessian row is the derivative of a gradient component
+            row = numeric_gradient(lambda p: bg.bgnbd_derivatives(p, x, tx, T, w)[1][i], params)
+            assert hess[i] == pytest.approx(row, rel=1e-6, abs=1e-5)
+        assert hess == pytest.approx(hess.T)
+
+
+def test_loglik_stays_accurate_near_the_poisson_limit():
+    # r, alpha, a, b ~ 1e9: differences of gammaln at 1e9 (~2e10) would lose ~1e-5 here
+    x, tx, T, w = _FEW["x"], _FEW["tx"], _FEW["T"], np.ones(len(_FEW["x"]))
+    rate, dropout, scale = 0.05, 0.2, 1e9
+    params = np.array([rate * 20 * scale, 20 * scale, dropout * scale, (1 - dropout) * scale])
+    ll, grad = bgnbd_loglik(params, x, tx, T, w)
+    # the distance to the limit is O(x^2 / r) = O(1e-8) per row
+    assert ll == pytest.approx(_poisson_limit_loglik(rate, dropout, x, tx, T), abs=1e-7)
+    assert np.all(np.isfinite(grad))
+
+
+def test_large_fit_skips_grouping_and_matches_the_grouped_fit():
+    x, tx, T = _many_customers(150_000, 9)  # continuous recency and T: all rows distinct
+    plain = BetaGeo().fit(x, tx, T)
+    assert plain.n_rows_ == len(x) and plain.fit_notes_ == []
+    # every customer twice: grouping halves the rows (weights 2), the optimum is the same
+    twice = BetaGeo().fit(np.tile(x, 2), np.tile(tx, 2), np.tile(T, 2))
+    assert twice.n_rows_ == len(x)
+    assert twice.params_.to_numpy() == pytest.approx(plain.params_.to_numpy(), rel=1e-7)
+    assert twice.standard_errors_.to_numpy() == pytest.approx(
+        plain.standard_errors_.to_numpy() / np.sqrt(2), rel=1e-6)
+    _, grad, hess = plain.loglik_derivatives(x, tx, T)
+    assert np.max(np.abs(grad)) < 1e-4 and np.all(np.linalg.eigvalsh(hess) < 0)

@@ -4,10 +4,12 @@ One small job: turn a model's weighted log-likelihood (with its analytic gradien
 fitted parameters, a log-likelihood and standard errors, and refuse clearly when it cannot.
 
 * identical input rows are grouped with weights (a pandas ``groupby``), so the likelihood is
-  evaluated once per distinct ``(frequency, recency, T)``;
+  evaluated once per distinct ``(frequency, recency, T)``; a model with cheap evaluations
+  (the BG/NBD) skips that when a sample shows that most rows are distinct;
 * parameters are optimised in log space (they are all positive) by Newton's method with an
   exact trust region (scipy ``trust-exact``) on the models' analytic gradient and Hessian,
-  optionally warm-started on a weighted subsample of the rows;
+  optionally warm-started on a weighted subsample of the rows, from where plain Newton
+  steps usually finish in 2-3 evaluations of the full likelihood;
 * standard errors come from the inverse of the analytic Hessian at the optimum (a
   pseudo-inverse, with a :class:`ConvergenceWarning` and a note, when the likelihood is
   flat in some direction); small models without an analytic Hessian (the sBG) use central
@@ -224,6 +226,43 @@ def group_rows(columns: dict[str, np.ndarray], weights: np.ndarray) -> tuple[pd.
     return unique, totals.to_numpy(dtype=float)[positive]
 
 
+def _row_hashes(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """A 64-bit hash of each row of float columns (multiply-xorshift of the bit patterns)."""
+    h = np.zeros(len(columns[0]), dtype=np.uint64)
+    for values in columns:
+        bits = np.ascontiguousarray(values, dtype=float).view(np.uint64)
+        with np.errstate(over="ignore"):
+            h ^= bits
+            h *= np.uint64(0x9E3779B97F4A7C15)
+            h ^= h >> np.uint64(29)
+    return h
+
+
+def duplicate_share(columns: dict[str, np.ndarray], sample: int = 2_000, seed: int = 0) -> float:
+    """Estimated share of the rows that :func:`group_rows` would remove (0 = all distinct).
+
+    The share is ``(rows - distinct rows) / rows``, the mean of ``1 - 1 / c`` over the
+    rows, ``c`` the number of rows identical to a row. It is estimated on a fixed-seed
+    sample of ``sample`` rows, each counted against all rows by a 64-bit row hash (one
+    vectorised pass, no sort); exact when there are at most ``2 * sample`` rows. Only
+    the choice to group depends on it, never the fit.
+    """
+    hashes = _row_hashes(list(columns.values()))
+    n = len(hashes)
+    if n <= 2 * sample:
+        return 1.0 - len(np.unique(hashes)) / n if n else 0.0
+    rows = np.random.default_rng(seed).choice(n, size=sample, replace=False)
+    picked, inverse = np.unique(hashes[rows], return_inverse=True)
+    # a bitmap of the sampled hashes' low 20 bits keeps ~0.2% of the other rows as candidates
+    low = np.uint64(2**20 - 1)
+    bitmap = np.zeros(2**20, dtype=bool)
+    bitmap[(picked & low).astype(np.intp)] = True
+    candidates = hashes[bitmap[(hashes & low).astype(np.intp)]]
+    hits = pd.Index(picked).get_indexer(candidates)
+    copies = np.bincount(hits[hits >= 0], minlength=len(picked))
+    return float(np.mean(1.0 - 1.0 / copies[inverse]))
+
+
 Derivatives = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 
 #: gradient norm (mean objective, log-parameter space) at which the optimiser stops
@@ -376,6 +415,46 @@ def _trust_region(objective: _LogSpaceObjective, theta0: np.ndarray, gtol: float
     )
 
 
+def _newton_steps(
+    objective: _LogSpaceObjective, theta: np.ndarray, gtol: float, max_steps: int = 6
+) -> tuple[np.ndarray, int, bool]:
+    """Plain Newton steps from a point near the optimum (a warm start); each one evaluates
+    the full likelihood once.
+
+    A step is kept when the objective decreases, or, once the gain is below what double
+    precision resolves in a sum over many rows, when it stays within ``1e-12`` (relative)
+    and the gradient shrinks (a trust region rejects such steps and keeps evaluating).
+    Stops at the first step that is not kept, or where the Hessian is not positive
+    definite, and then the caller goes on with the trust region.
+
+    Returns
+    -------
+    (theta, steps, converged) : the last kept point, the steps kept, and whether the
+        gradient is below ``gtol`` there.
+    """
+    value, grad = objective.fun(theta)
+    for step in range(max_steps):
+        size = float(np.max(np.abs(grad)))
+        if size <= gtol:
+            return theta, step, True
+        try:
+            lower = np.linalg.cholesky(objective.hessian(theta))
+        except np.linalg.LinAlgError:
+            return theta, step, False
+        delta = -np.linalg.solve(lower.T, np.linalg.solve(lower, grad))
+        if not np.all(np.isfinite(delta)) or np.max(np.abs(delta)) > 1.0:
+            return theta, step, False
+        trial = theta + delta
+        new_value, new_grad = objective.fun(trial)
+        noise = 1e-12 * max(1.0, abs(value))
+        better = new_value < value or (
+            new_value <= value + noise and float(np.max(np.abs(new_grad))) < size)
+        if not (np.isfinite(new_value) and better):
+            return theta, step, False
+        theta, value, grad = trial, new_value, new_grad
+    return theta, max_steps, float(np.max(np.abs(grad))) <= gtol
+
+
 def maximize_likelihood(
     loglik: Derivatives | LogLikGrad,
     initial_params: np.ndarray,
@@ -458,9 +537,15 @@ def maximize_likelihood(
                 theta, iterations, warm_ok = warm.x, int(warm.nit), True
     if not warm_ok and (not np.all(np.isfinite(theta)) or not np.isfinite(objective.fun(theta)[0])):
         raise fail("the log-likelihood is not finite at the initial values")
-    result = _trust_region(objective, theta, GTOL)
-    iterations += int(result.nit)
-    theta = np.asarray(result.x, dtype=float)
+    converged = False
+    if warm_ok:
+        theta, steps, converged = _newton_steps(objective, theta, GTOL)
+        iterations += steps
+    message = "Newton steps from the warm start converged"
+    if not converged:
+        result = _trust_region(objective, theta, GTOL)
+        iterations += int(result.nit)
+        theta, message = np.asarray(result.x, dtype=float), result.message
     value, grad = objective.fun(theta)
 
     if not np.isfinite(value):
@@ -481,7 +566,7 @@ def maximize_likelihood(
                     "without the log-likelihood settling (e.g. BG/NBD r and alpha growing "
                     "together: purchase rates with no visible heterogeneity)"
                 )
-            raise fail(f"the gradient is not zero at the end ({result.message})")
+            raise fail(f"the gradient is not zero at the end ({message})")
         notes.append(
             f"{model_name}: the optimiser stopped on a ridge (gradient {np.max(np.abs(grad)):.1e} "
             "along directions where the log-likelihood creeps towards a limit, less than 1e-6 "
@@ -600,6 +685,7 @@ def fit_purchase_model(
     no_repeat_reason: str,
     warm_rows: int = 20_000,
     compute_se: bool = True,
+    min_group_share: float = 0.0,
 ) -> FittedMixin:
     """The fit shared by the purchase models (BG/NBD, Pareto/NBD); returns ``estimator``.
 
@@ -625,14 +711,18 @@ def fit_purchase_model(
         Size of the warm-up subsample.
     compute_se : bool
         False skips the standard errors.
+    min_group_share : float
+        Identical rows are grouped only when grouping would remove at least this share
+        of them (estimated by :func:`duplicate_share`); 0 always groups. Grouping costs
+        about as much as a few likelihood evaluations, so a model with cheap evaluations
+        skips it when most rows are distinct.
     """
     x, tx, big_t, _ = check_rfm(frequency, recency, T)
     w = check_weights(weights, len(x))
-    unique, counts = group_rows({"frequency": x, "recency": tx, "T": big_t}, w)
-    ux = unique["frequency"].to_numpy(float)
+    ux, utx, ut, counts = _rows_to_fit(x, tx, big_t, w, min_group_share)
     scale = time_scale(big_t)
-    utx = unique["recency"].to_numpy(float) * scale
-    ut = unique["T"].to_numpy(float) * scale
+    utx = utx * scale
+    ut = ut * scale
     if estimator.initial_params is None:
         start = np.ones(len(estimator._param_names))
     else:
@@ -673,6 +763,22 @@ def fit_purchase_model(
     estimator.n_customers_ = float(counts.sum())
     estimator.n_rows_ = len(ux)
     return estimator
+
+
+def _rows_to_fit(
+    x: np.ndarray, tx: np.ndarray, big_t: np.ndarray, w: np.ndarray, min_group_share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(frequency, recency, T, weight) of the rows to fit: identical rows grouped, unless
+    grouping would remove less than ``min_group_share`` of them; zero weights dropped."""
+    columns = {"frequency": x, "recency": tx, "T": big_t}
+    if min_group_share > 0 and duplicate_share(columns) < min_group_share:
+        keep = w > 0
+        if keep.all():
+            return x, tx, big_t, w
+        return x[keep], tx[keep], big_t[keep], w[keep]
+    unique, counts = group_rows(columns, w)
+    return (unique["frequency"].to_numpy(float), unique["recency"].to_numpy(float),
+            unique["T"].to_numpy(float), counts)
 
 
 def purchase_loglik_derivatives(
