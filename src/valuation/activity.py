@@ -32,6 +32,9 @@ from scipy import special
 
 from valuation.errors import ModelInputError
 from valuation.tables import COHORTS
+from valuation.token_lookup import token_positions, tokens_in
+
+TEXT = pd.StringDtype("pyarrow")
 
 DAYS_PER_MONTH = 365.25 / 12
 UNITS_PER_MONTH: dict[str, float] = {"D": DAYS_PER_MONTH, "W": DAYS_PER_MONTH / 7.0, "M": 1.0}
@@ -119,7 +122,7 @@ def signs_of_life(
                     "(see valuation.tables.ANALYSIS_COLUMNS)"
                 )
         part = pd.DataFrame(
-            {"customer_token": frame["customer_token"].astype("string"),
+            {"customer_token": frame["customer_token"].astype(TEXT, copy=False),
              "date": pd.to_datetime(frame[column])}
         )
         part["source"] = "order" if table == "orders" else "activity"
@@ -130,20 +133,109 @@ def signs_of_life(
     if cut is not None:
         signs = signs.loc[signs["date"] <= cut]
     if known_customers_only:
-        known = tables["customers"]["customer_token"].dropna().astype("string")
-        signs = signs.loc[signs["customer_token"].isin(known)]
+        signs = signs.loc[tokens_in(signs["customer_token"], tables["customers"]["customer_token"])]
     return signs.reset_index(drop=True)
 
 
-def _active_pairs(tables: Mapping[str, pd.DataFrame], as_of: Any) -> pd.DataFrame:
-    """Distinct (customer, month) pairs of known customers with a sign of life."""
-    signs = signs_of_life(tables, as_of, known_customers_only=True)
-    month = signs["date"].dt.to_period("M")
-    pairs = pd.DataFrame({"customer_token": signs["customer_token"], "month": month})
-    # de-duplicate on the integer month ordinals: pandas boxes every Period to an object
-    # when it hashes a Period column (8 s per 3 million rows)
-    keys = pd.DataFrame({"customer_token": signs["customer_token"], "month": month.array.asi8})
-    return pairs.loc[~keys.duplicated().to_numpy()].reset_index(drop=True)
+class ActiveMonths(NamedTuple):
+    """The distinct (customer, month) pairs of known customers with a sign of life, as
+    integers: no text or Period object per pair, so 10^7 orders and 2 x 10^7 events stay
+    a few hundred megabytes.
+
+    Attributes
+    ----------
+    customers : Index
+        The known customer tokens (unique; the customers table's).
+    code : ndarray of int64
+        Position in ``customers`` of each pair's customer.
+    month : ndarray of int64
+        Each pair's calendar month as a ``Period`` ordinal (months since January 1970).
+
+    Pairs are sorted by customer, then month.
+    """
+
+    customers: pd.Index
+    code: np.ndarray
+    month: np.ndarray
+
+
+def _month_ordinals(dates: np.ndarray) -> np.ndarray:
+    """Calendar months of ``datetime64`` values as ``Period`` ordinals (freq ``M``)."""
+    return dates.astype("datetime64[M]").astype("int64")
+
+
+def _period(ordinal: int) -> pd.Period:
+    return pd.Period(ordinal=int(ordinal), freq="M")
+
+
+def _month_index(first: int, last: int) -> pd.PeriodIndex:
+    """Every month from ordinal ``first`` to ``last`` (a gap-free ``PeriodIndex``)."""
+    if last < first:
+        return pd.PeriodIndex([], freq="M", name="month")
+    return pd.period_range(_period(first), _period(last), freq="M", name="month")
+
+
+def active_months(tables: Mapping[str, pd.DataFrame], as_of: Any = None) -> ActiveMonths:
+    """The months in which each known customer showed a sign of life (order or activity
+    event dated on or before ``as_of``), integer-coded; see :class:`ActiveMonths`."""
+    cut = _cut(as_of)
+    known = pd.Index(tables["customers"]["customer_token"].dropna().unique())
+    codes, months = [], []
+    for table, column in (("orders", "order_date"), ("activity", "event_date")):
+        frame = _dated_table(tables, table, column)
+        if frame is None:
+            continue
+        code = token_positions(frame["customer_token"], known)
+        dates = pd.to_datetime(frame[column]).to_numpy()
+        keep = (code >= 0) & ~np.isnat(dates)
+        if cut is not None:
+            keep &= dates <= cut.to_datetime64()
+        codes.append(code[keep])
+        months.append(_month_ordinals(dates[keep]))
+        del code, dates, keep
+    code, month = np.concatenate(codes), np.concatenate(months)
+    if not len(code):
+        return ActiveMonths(known, code.astype("int64"), month.astype("int64"))
+    low = int(month.min())
+    span = int(month.max()) - low + 1
+    pairs = np.unique(code * span + (month - low))  # distinct and sorted by (code, month)
+    return ActiveMonths(known, pairs // span, pairs % span + low)
+
+
+def _dated_table(tables: Mapping[str, pd.DataFrame], table: str,
+                 column: str) -> pd.DataFrame | None:
+    """``tables[table]`` checked for ``customer_token`` and ``column``; None when an
+    optional table (activity) is absent."""
+    if table not in tables:
+        if table == "orders":
+            raise ModelInputError("analysis table 'orders' is missing")
+        return None
+    frame = tables[table]
+    for needed in ("customer_token", column):
+        if needed not in frame.columns:
+            raise ModelInputError(
+                f"analysis table '{table}' lacks column '{needed}' "
+                "(see valuation.tables.ANALYSIS_COLUMNS)"
+            )
+    return frame
+
+
+def active_customers(tables: Mapping[str, pd.DataFrame], as_of: Any, days: int = 365) -> int:
+    """Customers (with a customer record) with an order or activity event in the ``days``
+    days up to and including ``as_of``."""
+    cut = _cut(as_of)
+    start = cut - pd.Timedelta(days=days)
+    known = pd.Index(tables["customers"]["customer_token"].dropna().unique())
+    seen = np.zeros(len(known), dtype=bool)
+    for table, column in (("orders", "order_date"), ("activity", "event_date")):
+        frame = _dated_table(tables, table, column)
+        if frame is None:
+            continue
+        dates = pd.to_datetime(frame[column]).to_numpy()
+        recent = (dates > start.to_datetime64()) & (dates <= cut.to_datetime64())
+        code = token_positions(frame["customer_token"].iloc[np.flatnonzero(recent)], known)
+        seen[code[code >= 0]] = True
+    return int(seen.sum())
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,21 +257,24 @@ def monthly_activity_panel(
         Indexed by ``month`` (``pandas.Period``, freq ``M``), columns ``active``, ``new``,
         ``retained``, ``returning``, ``lapsed`` (int64).
     """
-    pairs = _active_pairs(tables, as_of)
+    pairs = active_months(tables, as_of)
     columns = ["active", "new", "retained", "returning", "lapsed"]
-    if pairs.empty:
+    if not len(pairs.code):
         return pd.DataFrame(columns=columns, index=pd.PeriodIndex([], freq="M", name="month"))
-    last = pd.Timestamp(as_of).to_period("M") if as_of is not None else pairs["month"].max()
-    months = pd.period_range(pairs["month"].min(), last, freq="M", name="month")
-
-    first_month = pairs.groupby("customer_token")["month"].min()
-    previous = pairs.assign(month=pairs["month"] + 1)
-    retained_pairs = pairs.merge(previous, on=["customer_token", "month"], how="inner")
-
-    active = pairs.groupby("month").size().reindex(months, fill_value=0)
-    new = first_month.value_counts().reindex(months, fill_value=0)
-    retained = retained_pairs.groupby("month").size().reindex(months, fill_value=0)
-    previous_active = active.shift(1, fill_value=0)
+    code, month = pairs.code, pairs.month
+    first = int(month.min())
+    last = pd.Timestamp(as_of).to_period("M").ordinal if as_of is not None else int(month.max())
+    months = _month_index(first, last)
+    n = len(months)
+    # pairs are sorted by (customer, month): a customer's first pair is her first month, and
+    # a pair is "retained" when the pair before it is the same customer's previous month
+    starts = np.r_[True, code[1:] != code[:-1]]
+    after_previous = np.r_[False, (~starts[1:]) & (month[1:] == month[:-1] + 1)]
+    offset = month - first
+    active = np.bincount(offset, minlength=n)[:n]
+    new = np.bincount(offset[starts], minlength=n)[:n]
+    retained = np.bincount(offset[after_previous], minlength=n)[:n]
+    previous_active = np.r_[0, active[:-1]]
     panel = pd.DataFrame(
         {
             "active": active,
@@ -254,43 +349,32 @@ def cohort_retention(
     customers = tables["customers"]
     signup = customers[["customer_token", "signup_date"]].dropna()
     signup = signup.loc[signup["signup_date"] <= cut].drop_duplicates("customer_token")
-    cohort_of = pd.Series(
-        signup["signup_date"].dt.to_period("M").to_numpy(),
-        index=signup["customer_token"].astype("string").to_numpy(),
-    )
-    sizes = cohort_of.value_counts().sort_index()
-    sizes.index = pd.PeriodIndex(sizes.index, freq="M", name="cohort")
+    signup_month = _month_ordinals(pd.to_datetime(signup["signup_date"]).to_numpy())
+    sizes = pd.Series(signup_month).value_counts().sort_index()
+    sizes.index = pd.PeriodIndex([_period(o) for o in sizes.index], freq="M", name="cohort")
     sizes.name = "cohort_size"
 
-    pairs = _active_pairs(tables, cut)
-    pairs = pairs.loc[pairs["customer_token"].isin(cohort_of.index)]
-    cohort = pairs["customer_token"].map(cohort_of)
-    pairs = pairs.assign(
-        cohort=pd.PeriodIndex(cohort, freq="M"),
-        since=(pairs["month"].dt.year - pd.PeriodIndex(cohort, freq="M").year) * 12
-        + (pairs["month"].dt.month - pd.PeriodIndex(cohort, freq="M").month),
-    )
-    pairs = pairs.loc[pairs["since"] >= 0]
-    last_month = cut.to_period("M")
-    horizon = (last_month.year - sizes.index.min().year) * 12 + (
-        last_month.month - sizes.index.min().month
-    ) if len(sizes) else 0
+    pairs = active_months(tables, cut)
+    cohort_of = np.full(len(pairs.customers), -1, dtype="int64")  # row of sizes, -1: none
+    rows = token_positions(signup["customer_token"], pairs.customers)
+    first_cohort = int(signup_month.min()) if len(signup_month) else 0
+    cohort_row = pd.Index(sizes.index.asi8).get_indexer(signup_month)
+    cohort_of[rows[rows >= 0]] = cohort_row[rows >= 0]
+    last_month = cut.to_period("M").ordinal
+    horizon = last_month - first_cohort if len(sizes) else 0
     if max_months is not None:
         horizon = min(horizon, max_months)
-    columns = pd.Index(range(horizon + 1), name="months_since_signup")
-    counts = (
-        pairs.groupby(["cohort", "since"]).size().unstack("since")
-        .reindex(index=sizes.index, columns=columns)
-        .fillna(0.0)
-    )
+    width = horizon + 1
+    row = cohort_of[pairs.code]
+    since = pairs.month - sizes.index.asi8[np.clip(row, 0, None)] if len(sizes) else row
+    # signs of life before the signup month (a data defect) and beyond the horizon are left out
+    keep = (row >= 0) & (since >= 0) & (since < width)
+    cells = np.bincount(row[keep] * width + since[keep], minlength=len(sizes) * width)
+    columns = pd.Index(range(width), name="months_since_signup")
+    counts = pd.DataFrame(cells.reshape(len(sizes), width).astype("float64"),
+                          index=sizes.index, columns=columns)
     # cells after as_of are unobservable
-    observable = np.array(
-        [
-            [(last_month.year - c.year) * 12 + (last_month.month - c.month) >= k for k in columns]
-            for c in sizes.index
-        ],
-        dtype=bool,
-    ).reshape(len(sizes), len(columns))
+    observable = (last_month - sizes.index.asi8)[:, None] >= np.arange(width)[None, :]
     counts = counts.where(observable)
     counts.index.name = "cohort"
     shares = counts.div(sizes, axis=0)
@@ -326,21 +410,21 @@ def active_by_consent_cohort(
     """
     customers = tables["customers"].drop_duplicates("customer_token").reset_index(drop=True)
     masks = _cohort_masks(customers, cohorts)
-    pairs = _active_pairs(tables, as_of)
-    last = pd.Timestamp(as_of).to_period("M")
-    months = (
-        pd.period_range(pairs["month"].min(), last, freq="M", name="month")
-        if len(pairs)
-        else pd.PeriodIndex([], freq="M", name="month")
-    )
+    pairs = active_months(tables, as_of)
+    last = pd.Timestamp(as_of).to_period("M").ordinal
+    first = int(pairs.month.min()) if len(pairs.month) else last + 1
+    months = _month_index(first, last)
+    offset = pairs.month - first
+    rows = token_positions(customers["customer_token"], pairs.customers)
     out = {}
-    tokens = customers["customer_token"].astype("string")
     for name, mask in masks.items():
         if name == "all":
-            members = pairs
+            members = np.ones(len(pairs.customers), dtype=bool)
         else:
-            members = pairs.loc[pairs["customer_token"].isin(tokens[mask.to_numpy()])]
-        out[name] = members.groupby("month").size().reindex(months, fill_value=0)
+            members = np.zeros(len(pairs.customers), dtype=bool)
+            chosen = rows[mask.to_numpy(bool)]
+            members[chosen[chosen >= 0]] = True
+        out[name] = np.bincount(offset[members[pairs.code]], minlength=len(months))[:len(months)]
     frame = pd.DataFrame(out, index=months).astype("int64")
     frame.columns.name = "cohort"
     return frame

@@ -331,11 +331,9 @@ def data_review(ctx: BriefContext, quality: Any) -> tuple[str, PublishedTable | 
 def active_last_12_months(tables: Mapping[str, pd.DataFrame], as_of: Any) -> int:
     """Customers (with a customer record) with an order or activity event in the 365 days to
     ``as_of``."""
-    from valuation.activity import signs_of_life
+    from valuation.activity import active_customers
 
-    signs = signs_of_life(tables, as_of, known_customers_only=True)
-    recent = signs.loc[signs["date"] > pd.Timestamp(as_of) - pd.Timedelta(days=365)]
-    return int(recent["customer_token"].nunique())
+    return active_customers(tables, as_of, days=365)
 
 
 def purchase_model(base: Any) -> tuple[Any, pd.DataFrame] | None:
