@@ -276,3 +276,22 @@ def test_dummy_flag_covers_invalid_dummies_and_dummies_are_not_contactable():
     assert customers["mobile_dummy"].tolist() == [True, True, True, False]
     assert customers["mobile_valid"].tolist() == [False, False, True, True]
     assert customers["contactable"].tolist() == [False, False, False, True]
+
+
+def test_memory_returning_pool_switches_arrow_to_jemalloc_when_built_with_it():
+    import pyarrow as pa
+
+    from valuation.analysis import use_memory_returning_pool
+
+    before = pa.default_memory_pool()
+    try:
+        backend = use_memory_returning_pool()
+        try:
+            pa.jemalloc_memory_pool()
+            assert backend == "jemalloc"
+        except NotImplementedError:
+            assert backend == before.backend_name
+        assert pa.default_memory_pool().backend_name == backend
+        assert pa.array(["a", "b"]).to_pylist() == ["a", "b"]  # allocations still work
+    finally:
+        pa.set_memory_pool(before)

@@ -44,6 +44,28 @@ def _ingest_hint(params_or_dir: DealParams | str | Path) -> str:
     return "run `valuation ingest <yaml>` for the target first"
 
 
+def use_memory_returning_pool() -> str:
+    """Make Arrow allocate from jemalloc in this process, which returns freed memory to the
+    operating system within about a second.
+
+    pyarrow's default pool on Linux (mimalloc) keeps freed buffers for reuse: a brief at
+    10^6 customers that drops the analysis tables for the cleaned ones then holds about
+    1.5 GiB more than it uses (peak 7.3 instead of 6.7 GiB). Call it first thing in a
+    process that handles a large target (the brief notebook does); it changes the pool of
+    the whole process, nothing else. Without jemalloc in this pyarrow build the pool stays.
+
+    Returns
+    -------
+    str
+        The backend now in use (``jemalloc``, or the unchanged default).
+    """
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc (e.g. Windows wheels)
+        pass
+    return pa.default_memory_pool().backend_name
+
+
 def load_analysis(params_or_dir: DealParams | str | Path) -> dict[str, pd.DataFrame]:
     """Read the analysis dataset of a target.
 
