@@ -606,7 +606,8 @@ def run_stage_isolated(stage: Stage, ws: Workspace, env: dict[str, str]) -> dict
             row = json.loads(line[len(RESULT_PREFIX):])
             row["process_max_rss_mib"] = child.max_rss_mib
             return row
-    lines = [ln for ln in child.stderr.strip().splitlines() if ln.strip()]
+    # the last line that says something (a papermill error ends in a row of dashes)
+    lines = [ln for ln in child.stderr.strip().splitlines() if any(c.isalpha() for c in ln)]
     reason = (f"killed by the memory guard: RSS over {ws.memory_guard_gib:g} GiB"
               if child.over_memory else "timed out" if child.timed_out
               else lines[-1] if lines else f"exit {child.returncode}")
