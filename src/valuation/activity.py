@@ -110,17 +110,9 @@ def signs_of_life(
     """
     frames = []
     for table, column in (("orders", "order_date"), ("activity", "event_date")):
-        if table not in tables:
-            if table == "orders":
-                raise ModelInputError("analysis table 'orders' is missing")
+        frame = _dated_table(tables, table, column)
+        if frame is None:
             continue
-        frame = tables[table]
-        for needed in ("customer_token", column):
-            if needed not in frame.columns:
-                raise ModelInputError(
-                    f"analysis table '{table}' lacks column '{needed}' "
-                    "(see valuation.tables.ANALYSIS_COLUMNS)"
-                )
         part = pd.DataFrame(
             {"customer_token": frame["customer_token"].astype(TEXT, copy=False),
              "date": pd.to_datetime(frame[column])}
