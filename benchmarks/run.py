@@ -815,8 +815,11 @@ def scaling_plot(rows: list[dict], sizes: Sequence[int], path: Path) -> Path | N
         if not pts:
             continue
         n, t, m = zip(*pts)
-        ax_t.plot(n, t, marker="o", label=stage.label.strip())
-        ax_m.plot(n, m, marker="o", label=stage.label.strip())
+        # 10 colours, then the next 10 dashed with squares: no two stages look alike
+        style = {"color": f"C{drawn % 10}", "marker": "os^"[drawn // 10 % 3],
+                 "linestyle": ("-", "--", ":")[drawn // 10 % 3], "label": stage.label.strip()}
+        ax_t.plot(n, t, **style)
+        ax_m.plot(n, m, **style)
         drawn += 1
     if not drawn:
         plt.close(fig)
@@ -898,7 +901,8 @@ def render_report(rows: list[dict], sizes: Sequence[int], runs: list[dict],
     lines += ["", "## Targets", "", "| target | goal | measured | verdict |", "|---|---|---|---|"]
     lines += [f"| {t.name} | {t.goal} | {t.measured} | **{t.verdict}** |" for t in targets]
     lines += ["", "## Data", "",
-              "`valuation samples --customers N --target online_school --format csv|parquet "
+              "`valuation samples --customers N --target online_school "
+              f"--purchase-rate {PURCHASE_RATE:g} --format csv|parquet "
               "--seed 7` (planted review defects included); rows per table after ingest:", ""]
     for n, c in counts.items():
         lines.append(f"- {n:,} customers asked: " + ", ".join(f"{t} {v:,}" for t, v in c.items()))

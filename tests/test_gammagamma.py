@@ -104,3 +104,27 @@ def test_one_step_bootstrap_and_compute_se(cdnow_rfm, cdnow_gg):
     assert np.all(gap < 0.15), gap
     assert refit.standard_errors_.isna().all()
     assert cdnow_gg.fit_notes_ == [] and np.all(np.isfinite(cdnow_gg.standard_errors_))
+
+
+def test_loglik_per_distinct_frequency_equals_the_papers_density_row_by_row():
+    from scipy.special import gammaln
+
+    from valuation.models.gammagamma import frequency_levels
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 6, size=40).astype(float)  # few distinct counts, many rows each
+    z = rng.gamma(3.0, 20.0, size=40)
+    w = rng.integers(1, 4, size=40).astype(float)
+    for p, q, g in ((6.0, 4.0, 15.0), (0.5, 1.5, 200.0)):
+        density = (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g)
+                   + (p * x - 1) * np.log(z) + p * x * np.log(x) - (p * x + q) * np.log(g + x * z))
+        ll, grad, hess = gammagamma_derivatives(np.array([p, q, g]), x, z, w)
+        assert ll == pytest.approx(float(np.sum(w * density)), rel=1e-12)
+        given, *_ = gammagamma_derivatives(np.array([p, q, g]), x, z, w,
+                                           levels=frequency_levels(x, w))
+        assert given == ll
+        numeric = numeric_gradient(lambda prm: gammagamma_loglik(prm, x, z, w)[0], [p, q, g])
+        assert grad == pytest.approx(numeric, rel=1e-5)
+        for i in range(3):
+            row = numeric_gradient(lambda prm: gammagamma_loglik(prm, x, z, w)[1][i], [p, q, g])
+            assert hess[i] == pytest.approx(row, rel=1e-4, abs=1e-8)
