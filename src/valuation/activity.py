@@ -342,23 +342,22 @@ def cohort_retention(
     signup = customers[["customer_token", "signup_date"]].dropna()
     signup = signup.loc[signup["signup_date"] <= cut].drop_duplicates("customer_token")
     signup_month = _month_ordinals(pd.to_datetime(signup["signup_date"]).to_numpy())
-    sizes = pd.Series(signup_month).value_counts().sort_index()
-    sizes.index = pd.PeriodIndex([_period(o) for o in sizes.index], freq="M", name="cohort")
-    sizes.name = "cohort_size"
+    cohort_months, cohort_row, cohort_sizes = np.unique(signup_month, return_inverse=True,
+                                                        return_counts=True)
+    sizes = pd.Series(cohort_sizes, name="cohort_size",
+                      index=pd.PeriodIndex.from_ordinals(cohort_months, freq="M", name="cohort"))
 
     pairs = active_months(tables, cut)
     cohort_of = np.full(len(pairs.customers), -1, dtype="int64")  # row of sizes, -1: none
     rows = token_positions(signup["customer_token"], pairs.customers)
-    first_cohort = int(signup_month.min()) if len(signup_month) else 0
-    cohort_row = pd.Index(sizes.index.asi8).get_indexer(signup_month)
     cohort_of[rows[rows >= 0]] = cohort_row[rows >= 0]
     last_month = cut.to_period("M").ordinal
-    horizon = last_month - first_cohort if len(sizes) else 0
+    horizon = last_month - int(cohort_months[0]) if len(sizes) else 0
     if max_months is not None:
         horizon = min(horizon, max_months)
     width = horizon + 1
     row = cohort_of[pairs.code]
-    since = pairs.month - sizes.index.asi8[np.clip(row, 0, None)] if len(sizes) else row
+    since = pairs.month - cohort_months[np.clip(row, 0, None)] if len(sizes) else row
     # signs of life before the signup month (a data defect) and beyond the horizon are left out
     keep = (row >= 0) & (since >= 0) & (since < width)
     cells = np.bincount(row[keep] * width + since[keep], minlength=len(sizes) * width)
@@ -366,7 +365,7 @@ def cohort_retention(
     counts = pd.DataFrame(cells.reshape(len(sizes), width).astype("float64"),
                           index=sizes.index, columns=columns)
     # cells after as_of are unobservable
-    observable = (last_month - sizes.index.asi8)[:, None] >= np.arange(width)[None, :]
+    observable = (last_month - cohort_months)[:, None] >= np.arange(width)[None, :]
     counts = counts.where(observable)
     counts.index.name = "cohort"
     shares = counts.div(sizes, axis=0)

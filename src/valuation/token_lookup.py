@@ -31,9 +31,7 @@ def _value_set(values: Iterable, like: pa.DataType) -> pa.Array:
     """``values`` as an Arrow array of type ``like`` (missing values dropped)."""
     arrow = _arrow_text(values) if isinstance(values, (pd.Series, pd.Index)) else None
     if arrow is None:
-        items = pd.Series(list(values) if not isinstance(values, (pd.Series, pd.Index))
-                          else values, dtype="string[pyarrow]")
-        arrow = _arrow_text(items)
+        arrow = _arrow_text(pd.Series(list(values), dtype="string[pyarrow]"))
     arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
     return pc.drop_null(arrow).cast(like)
 
