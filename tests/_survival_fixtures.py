@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLES = REPO / "data" / "samples"
 
 AS_OF = pd.Timestamp("2025-06-30")

@@ -7,18 +7,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-#: read-only reference data (../shared next to the repository)
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: published reference data, copied into the repository (provenance in data/reference/README.md)
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 REPO = Path(__file__).resolve().parents[1]
-CDNOW_SAMPLE = SHARED / "data" / "cdnow" / "CDNOW_sample.txt"
-SBG_TABLE = SHARED / "data" / "sbg" / "sbg_fader_hardie_2007_table1.csv"
+CDNOW_SAMPLE = REFERENCE / "cdnow" / "CDNOW_sample.txt"
+SBG_TABLE = REFERENCE / "sbg" / "sbg_fader_hardie_2007_table1.csv"
 
 
 @pytest.fixture(scope="session")
 def cdnow_transactions() -> pd.DataFrame:
     """The CDNOW 1-in-10 sample, one row per purchase (6,919 rows), dates parsed."""
     if not CDNOW_SAMPLE.exists():
-        pytest.fail(f"reference data not found: {CDNOW_SAMPLE} (../shared beside the checkout)")
+        pytest.fail(f"reference data not found: {CDNOW_SAMPLE} (data/reference/ in the repository)")
     frame = pd.read_csv(
         CDNOW_SAMPLE,
         sep=r"\s+",
