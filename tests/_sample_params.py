@@ -22,8 +22,10 @@ def copy_params(target: str, tmp: Path, **changes) -> Path:
                     "output_dir": str(tmp / "outputs" / target)}
     key_file = tmp / f"{target}.key"
     key_file.write_text(os.urandom(32).hex())
+    key_file.chmod(0o600)  # a key readable by others is refused, as ssh does
     raw["privacy"] = {**raw.get("privacy", {}), "demo_key": False, "key_file": str(key_file)}
     raw.update(changes)
-    path = tmp / f"{target}.yaml"
+    path = tmp / "params" / f"{target}.yaml"  # its own folder: work/ may not sit inside it
+    path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return path

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from valuation.cli import main
-from valuation.errors import HandoverError
+from valuation.errors import HandoverError, UnsafePathError
 from valuation.handover import build_handover, destroy_target, notification_status, verify_bag
 from valuation.params import load_params
 from valuation.privacy.cohorts import cohort_mask
@@ -135,7 +135,7 @@ def test_handover_dir_must_be_set_and_safe(tmp_path):
         build_handover(unset, os.urandom(32))
     inside = params.model_copy(update={"paths": params.paths.model_copy(
         update={"handover_dir": tmp_path / "outputs" / "bootcamp" / "x"})})
-    with pytest.raises(HandoverError, match="outside outputs/ and work/"):
+    with pytest.raises(UnsafePathError, match="paths.handover_dir .* sits inside paths.output_dir"):
         build_handover(inside, os.urandom(32))
 
 
@@ -145,6 +145,7 @@ def test_destroy_leaves_no_data_and_records_it(tmp_path):
     params = _params(tmp_path, "online_school")
     key_file = Path(params.privacy.key_file)
     key_file.write_text(os.urandom(32).hex())
+    key_file.chmod(0o600)
     key = key_file.read_text()
     run_gate(read_exports(params), params, bytes.fromhex(key))
     assert any(params.work_dir.rglob("*.parquet"))

@@ -71,8 +71,14 @@ def orders_csv(headers: list[str] = EN_ORDERS, rows=ORDERS, money=lambda x: f"{x
     return "\n".join(lines) + "\n"
 
 
+def run_dir(folder: Path) -> Path:
+    """Where the work and output folders of a target written in ``folder`` go: a sibling
+    folder (a work folder inside the inputs' or params' folder is refused)."""
+    return folder.parent / f"{folder.name}-run"
+
+
 def write_params(folder: Path, data: dict, **extra) -> Path:
-    """A minimal valid params YAML in ``folder`` whose work folder stays inside it."""
+    """A minimal valid params YAML in ``folder`` whose work folder is in :func:`run_dir`."""
     raw = {
         "target": "t1",
         "name": "Test school",
@@ -81,7 +87,8 @@ def write_params(folder: Path, data: dict, **extra) -> Path:
         "data": data,
         "economics": {"gross_margin": 0.6, "annual_discount_rate": 0.12},
         "deal": {"side": "buyer"},
-        "paths": {"work_dir": "work", "output_dir": "outputs"},
+        "paths": {"work_dir": str(run_dir(folder) / "work" / "t1"),
+                  "output_dir": str(run_dir(folder) / "outputs" / "t1")},
         **extra,
     }
     path = folder / "t1.yaml"

@@ -25,6 +25,7 @@ from test_ingest import (
     ZH_ORDERS,
     customers_csv,
     orders_csv,
+    run_dir,
     write_csv_target,
     write_params,
     write_workbook,
@@ -243,7 +244,7 @@ def test_successful_ingest_prints_summary_and_gate_results(tmp_path, capsys, mon
     assert "consent cohorts" in out
     for value in PERSONAL_VALUES:
         assert value not in out
-    written = list((tmp_path / "work").rglob("*.parquet"))
+    written = list((run_dir(tmp_path) / "work").rglob("*.parquet"))
     assert written, "the privacy gate wrote no analysis dataset"
     for path in written:
         frame = pd.read_parquet(path)

@@ -168,3 +168,75 @@ def analysis_is_stale(params: DealParams) -> bool:
     oldest_output = min(p.stat().st_mtime for p in outputs)
     inputs = [p for p in _input_files(params) if p.exists()]
     return any(p.stat().st_mtime > oldest_output for p in inputs)
+
+
+def check_dataset(params: DealParams, key: bytes) -> dict:
+    """Refuse an analysis dataset that is not logged, not intact, or of another deal key.
+
+    The dataset's ``dataset.json`` (written by :func:`valuation.dataset.write_dataset`) must
+    name an entry of the target's processing log (same ``seq`` and ``hash``, the chain
+    intact up to it), made with the key supplied now (same fingerprint), whose recorded
+    SHA-256 match every table file.
+
+    Parameters
+    ----------
+    params : DealParams
+        The target.
+    key : bytes
+        The deal key supplied to this command.
+
+    Returns
+    -------
+    dict
+        The dataset record.
+
+    Raises
+    ------
+    DatasetNotLoggedError
+        No record, no matching log entry, or files changed since they were logged.
+    KeyMismatchError
+        The dataset was made with another key.
+    LogIntegrityError
+        The processing log is broken.
+    """
+    import json
+
+    from valuation.dataset import DATASET_RECORD
+    from valuation.errors import DatasetNotLoggedError
+    from valuation.fileio import sha256_file
+    from valuation.privacy.keys import check_fingerprint
+    from valuation.privacy.log import log_path, require_intact
+
+    folder = params.analysis_dir
+    AnalysisFiles(params)  # a missing dataset: "run valuation ingest"
+    hint = _ingest_hint(params)
+    record_file = folder / DATASET_RECORD
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+        seq, recorded_hash = int(record["log"]["seq"]), str(record["log"]["hash"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DatasetNotLoggedError(
+            f"{folder}: the analysis dataset has no readable record of its processing-log "
+            f"entry ({DATASET_RECORD}); it was not written by `valuation ingest` of this "
+            f"version, so it is not used. {hint[0].upper()}{hint[1:]}.") from None
+    check_fingerprint(record.get("key_fingerprint"), key, where=f"the analysis dataset {folder}")
+    log_file = log_path(params)
+    if not log_file.is_file():
+        raise DatasetNotLoggedError(f"{folder}: the processing log {log_file} is missing, so "
+                                    f"the dataset's origin cannot be shown; {hint}")
+    require_intact(log_file, allow_torn_tail=True)
+    lines = log_file.read_text(encoding="utf-8").split("\n")
+    entry = json.loads(lines[seq - 1]) if 0 < seq <= len(lines) and lines[seq - 1] else {}
+    if entry.get("hash") != recorded_hash:
+        raise DatasetNotLoggedError(
+            f"{folder}: the analysis dataset names processing-log entry {seq}, which is not "
+            f"in {log_file}; it is not used. {hint[0].upper()}{hint[1:]}.")
+    check_fingerprint(entry.get("key_fingerprint"), key, where=f"log entry {seq} of {log_file}")
+    logged = {Path(o["path"]).name: o.get("sha256") for o in entry.get("outputs", [])}
+    for table in TABLES:
+        name = f"{table}.parquet"
+        if logged.get(name) != sha256_file(folder / name):
+            raise DatasetNotLoggedError(
+                f"{folder / name}: the file differs from the one recorded in log entry {seq} "
+                f"(changed after ingest); it is not used. {hint[0].upper()}{hint[1:]}.")
+    return record

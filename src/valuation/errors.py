@@ -129,6 +129,28 @@ class KeyFormatError(PrivacyError):
     """A deal key was found but is not 32 bytes (64 hex characters or base64)."""
 
 
+class KeyPermissionError(PrivacyError):
+    """A key file is readable or writable by group or others (fix: ``chmod 600 <path>``)."""
+
+
+class KeyMismatchError(PrivacyError):
+    """The deal key supplied is not the one the dataset, work folder or log was made with."""
+
+
+class UnsafePathError(ValuationError):
+    """A configured folder would put data where it must not be, or let a run delete what the
+    workbench did not create (the repository, inputs, params, logs, another kind of output)."""
+
+
+class LogWriteError(PrivacyError):
+    """An entry could not be appended to the processing log (e.g. disk full); nothing of the
+    attempt was kept and the log is as before."""
+
+
+class DatasetNotLoggedError(PrivacyError):
+    """An analysis dataset has no matching processing-log entry (or does not match it)."""
+
+
 class KeyLocationError(PrivacyError):
     """A key file would be written where it must not live (an outputs/ or work/ folder)."""
 

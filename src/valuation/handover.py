@@ -96,6 +96,8 @@ def handover_folder(params: DealParams) -> Path:
         When ``paths.handover_dir`` is not set, or lies inside the published outputs or the
         target's work folder.
     """
+    from valuation.pathsafety import check_paths
+
     base = params.paths.handover_dir
     if base is None:
         raise HandoverError(
@@ -103,6 +105,7 @@ def handover_folder(params: DealParams) -> Path:
             "personal data, so it is written only to a folder you name there (outside the "
             "repository's outputs/ and work/ folders, on storage approved for the transfer)."
         )
+    check_paths(params, ("handover_dir", "work_dir", "output_dir"))  # see valuation.pathsafety
     base = Path(base).resolve()
     for forbidden in (params.output_dir.resolve(), params.output_dir.resolve().parent,
                       params.work_dir.resolve()):
@@ -251,8 +254,18 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
     from valuation.ingest import read_exports
     from valuation.privacy.gate import build_analysis_tables
 
+    from valuation.markers import read_marker, require_marker, write_marker
+    from valuation.privacy.keys import check_fingerprint, key_fingerprint
+
     scope = scope or params.handover.scope
     folder = handover_folder(params)
+    work_marker = read_marker(params.work_dir)
+    if work_marker is not None:  # the deal's dataset exists: the same key or nothing
+        check_fingerprint(work_marker.get("key_fingerprint"), key,
+                          where=f"the work folder {params.work_dir}")
+    if folder.exists() or folder.is_symlink():  # replaced only when it is our package
+        require_marker(folder, "handover", params.target, key,
+                       action="replace it with the new transfer package")
     result = ingest_result if ingest_result is not None else read_exports(params)
     analysis = build_analysis_tables(result, params, key)
     raw = result.tables
@@ -303,9 +316,14 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
             status=roster["channel"].map(lambda c: "unreachable" if c == "none" else "pending"),
             notified_on="", note="")
         status.to_csv(staging / "notification-status.csv", index=False, encoding="utf-8")
+        write_marker(staging, "handover", params.target, key_fingerprint(key))
         if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
+            previous = folder.with_name(f".previous-{params.target}-{staging.name}")
+            folder.rename(previous)
+            staging.rename(folder)
+            shutil.rmtree(previous)
+        else:
+            staging.rename(folder)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -321,6 +339,7 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         "scope": scope,
         "row_counts": counts,
         "excluded_customers": excluded,
+        "key_fingerprint": key_fingerprint(key),
         "outputs": [{"path": str(folder / "bag"), "tagmanifest_sha256": digest}],
     })
     return HandoverResult(folder=folder, bag=folder / "bag", scope=scope, counts=counts,
@@ -418,24 +437,45 @@ def notification_status(params: DealParams) -> dict[str, int]:
 
 
 def destroy_target(params: DealParams, *, include_key: bool = False,
-                   operator: str | None = None) -> dict[str, Any]:
+                   operator: str | None = None, key: bytes | None = None) -> dict[str, Any]:
     """Delete a target's work folder (and, when asked, its key file), and record it.
+
+    Only a folder that carries the workbench's marker for this target and this deal key is
+    deleted (:func:`valuation.markers.require_marker`); an unsafe ``paths.work_dir`` (the
+    repository, inputs, params, logs, ...) is refused before anything is looked at.
 
     The record appended to the processing log says what was destroyed (each file's path and
     SHA-256 taken just before deletion), when, how and by whom. Tokens can no longer be
     linked to anyone once the key is gone. A key given by an environment variable cannot be
     deleted by the workbench; the record says so.
 
+    Parameters
+    ----------
+    key : bytes, optional
+        The deal key (default: :func:`valuation.privacy.keys.load_key`).
+
     Returns
     -------
     dict
         The log entry as written.
-    """
-    from valuation.privacy.keys import demo_key_path
 
+    Raises
+    ------
+    UnsafePathError
+        The work folder is unsafe or not marked as this target's.
+    KeyMismatchError
+        It was made with another deal key.
+    """
+    from valuation.markers import require_marker
+    from valuation.pathsafety import check_paths
+    from valuation.privacy.keys import demo_key_path, key_fingerprint, load_key
+
+    check_paths(params, ("work_dir",))
+    key = key if key is not None else load_key(params)
     destroyed: list[dict[str, str]] = []
     work = params.work_dir
-    if work.exists():
+    if work.exists() or work.is_symlink():
+        require_marker(work, "work", params.target, key, action="delete it")
         for file in sorted(p for p in work.rglob("*") if p.is_file()):
             destroyed.append({"path": str(file), "sha256": sha256_file(file)})
         shutil.rmtree(work)
@@ -461,4 +501,5 @@ def destroy_target(params: DealParams, *, include_key: bool = False,
         "destroyed_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "destroyed": destroyed,
         "files": len(destroyed),
+        "key_fingerprint": key_fingerprint(key),
     })

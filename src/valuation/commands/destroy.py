@@ -22,14 +22,22 @@ def run(args: argparse.Namespace) -> int:
     from valuation.params import load_params
     from valuation.privacy.log import log_path
 
+    from valuation.markers import require_marker
+    from valuation.pathsafety import check_paths
+    from valuation.privacy.keys import load_key
+
     params = load_params(args.params, check_files=False)
+    check_paths(params, ("work_dir",))  # refused before anything is asked or deleted
+    key = load_key(params, notify=None)
+    if params.work_dir.exists():
+        require_marker(params.work_dir, "work", params.target, key, action="delete it")
     if not args.yes:
         answer = input(f"Delete {params.work_dir}{' and the deal key' if args.key else ''}? "
                        "Type the target name to confirm: ")
         if answer.strip() != params.target:
             print("not confirmed; nothing deleted")
             return 2
-    record = destroy_target(params, include_key=args.key)
+    record = destroy_target(params, include_key=args.key, key=key)
     print(f"destroyed {record['files']} file(s) of target {params.target!r}; {record['how']}")
     print(f"destruction record appended to {log_path(params)} (entry {record['seq']})")
     return 0

@@ -29,9 +29,31 @@ def resolve_log(target: str) -> Path:
     return path
 
 
+def check_log_key(params, path: Path) -> None:
+    """Refuse a deal key other than the one the log's latest entries were made with."""
+    import json
+
+    from valuation.privacy.keys import check_fingerprint, load_key
+
+    recorded = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            recorded = json.loads(line).get("key_fingerprint") or recorded
+        except (json.JSONDecodeError, AttributeError):
+            continue
+    if recorded is not None:
+        check_fingerprint(recorded, load_key(params, notify=None), where=f"the log {path}")
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """Print the verdict; a broken chain raises LogIntegrityError (exit 2)."""
+    """Print the verdict; a broken chain raises LogIntegrityError (exit 2).
+
+    Given a params file, the deal key of the target must also be the one the log records
+    (its fingerprint); given a log file, only the chain is checked.
+    """
     path = resolve_log(args.target)
     result = require_intact(path)
+    if Path(args.target).suffix.lower() in (".yaml", ".yml"):
+        check_log_key(load_params(args.target, check_files=False), path)
     print(f"{path}: {result}")
     return 0

@@ -19,11 +19,12 @@ Steps (one function each, :func:`run_gate` chains them):
      13800000000 and 11111111111 alike);
 3. drop names, mobiles, ID numbers and e-mails; redact feedback text (with the writer's
    own name);
-4. write ``<analysis_dir>/<table>.parquet`` atomically, scanning each file before it is
-   moved into place (a finding raises :class:`~valuation.errors.LeakError` and no file of
-   the run is kept); tables are built, written and released one at a time, so the gate
-   holds one analysis table beside the raw ones;
-5. append one entry to the processing log.
+4. write ``<analysis_dir>/<table>.parquet`` through a staging folder, scanning each file
+   (a finding raises :class:`~valuation.errors.LeakError` and no file of the run is kept);
+   tables are built, written and released one at a time, so the gate holds one analysis
+   table beside the raw ones;
+5. append one entry to the processing log, and only then move the dataset into place
+   (:func:`valuation.dataset.write_dataset`: a refused entry leaves nothing behind).
 
 Validity of the birth date in an ID number (``id_birthdate_ok``) follows the review's
 ``impossible_birth_date`` rule: a real calendar date, not after the signup date (or after
@@ -43,7 +44,8 @@ from typing import Any
 
 import pandas as pd
 
-from valuation.fileio import atomic_path, sha256_file
+from valuation.dataset import write_dataset
+from valuation.fileio import atomic_path
 from valuation.params import DealParams
 from valuation.privacy import identifiers as ids
 from valuation.privacy.attributes import city_tier, derive_attributes
@@ -316,7 +318,7 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
     """
     log_file = log_path(params)
     if log_file.exists():
-        require_intact(log_file)
+        require_intact(log_file, allow_torn_tail=True)
     row_counts: dict[str, int] = {}
     counts: dict[str, int] = {}
 
@@ -328,23 +330,26 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
             yield table, frame
             del frame  # written: release it before the next table is built
 
-    paths = write_analysis(counted(), params.analysis_dir)
     quarantined = getattr(ingest_result, "quarantined", None) or {}
     privacy = params.privacy
-    entry = {
-        "operator": operator or privacy.operator,
-        "purpose": privacy.purpose,
-        "legal_basis": privacy.legal_basis,
-        "assessment_ref": privacy.assessment_ref,
-        "target": params.target,
-        "action": "ingest: privacy gate (pseudonymise, drop identifiers, redact text)",
-        "inputs": [_source_record(s) for s in getattr(ingest_result, "sources", []) or []],
-        "row_counts": {t: int(n) for t, n in row_counts.items()},
-        "quarantined_rows": {t: int(len(f)) for t, f in quarantined.items()},
-        "warnings": len(getattr(ingest_result, "warnings", []) or []),
-        "cohort_counts": counts,
-        "outputs": [{"path": str(p), "sha256": sha256_file(p)} for p in paths.values()],
-    }
-    written = append_entry(log_file, entry)
+
+    def entry_for(paths: dict[str, Path], digests: dict[str, str]) -> dict[str, Any]:
+        return {
+            "operator": operator or privacy.operator,
+            "purpose": privacy.purpose,
+            "legal_basis": privacy.legal_basis,
+            "assessment_ref": privacy.assessment_ref,
+            "target": params.target,
+            "action": "ingest: privacy gate (pseudonymise, drop identifiers, redact text)",
+            "inputs": [_source_record(s) for s in getattr(ingest_result, "sources", []) or []],
+            "row_counts": {t: int(n) for t, n in row_counts.items()},
+            "quarantined_rows": {t: int(len(f)) for t, f in quarantined.items()},
+            "warnings": len(getattr(ingest_result, "warnings", []) or []),
+            "cohort_counts": counts,
+            "outputs": [{"path": str(paths[t]), "sha256": digests[t]} for t in paths],
+        }
+
+    # staged, scanned, logged, then moved into place (valuation.dataset)
+    paths, written = write_dataset(counted(), params, key, entry_for)
     return GateResult(paths=paths, cohort_counts=counts, row_counts=row_counts,
                       log_entry=written, log_path=log_file)

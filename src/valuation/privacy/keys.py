@@ -10,25 +10,94 @@ Where a key comes from, in order (:func:`load_key`):
 
 Otherwise the run refuses with :class:`~valuation.errors.KeyMissingError`. A key never
 appears in a message, log or output.
+
+A key file (given or demo) readable or writable by group or others is refused, as ssh does
+with a private key (:class:`~valuation.errors.KeyPermissionError`: ``chmod 600 <path>``).
+The dataset, its work-folder marker and every log entry record the key's *fingerprint*
+(:func:`key_fingerprint`: 16 hex characters of an HMAC of a fixed label, never the key), so
+a run with another key on an existing dataset is refused (:func:`check_fingerprint`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
+import stat
 import secrets
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from valuation.errors import KeyFormatError, KeyLocationError, KeyMissingError
+from valuation.errors import (
+    KeyFormatError,
+    KeyLocationError,
+    KeyMismatchError,
+    KeyMissingError,
+    KeyPermissionError,
+)
 from valuation.params import DealParams
 from valuation.privacy.tokens import KEY_BYTES
 
 FORBIDDEN_FOLDERS: tuple[str, ...] = ("outputs", "work")
 """Repository folders a key must never be written to (they are published or shared)."""
+
+
+FINGERPRINT_LABEL = b"valuation deal key fingerprint v1"
+"""The fixed message whose HMAC under the key is the key's fingerprint."""
+
+
+def key_fingerprint(key: bytes) -> str:
+    """The public fingerprint of a deal key: 16 hex characters of HMAC-SHA256(key, label).
+
+    It identifies a key (two datasets made with the same key share it) without revealing
+    anything about the key or the tokens it makes.
+
+    Examples
+    --------
+    >>> len(key_fingerprint(bytes(32)))
+    16
+    """
+    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def check_fingerprint(recorded: str | None, key: bytes, *, where: str) -> None:
+    """Refuse a key whose fingerprint differs from the one ``where`` recorded.
+
+    Raises
+    ------
+    KeyMismatchError
+        Naming ``where`` and both fingerprints (never a key).
+    """
+    if recorded is None:
+        return
+    current = key_fingerprint(key)
+    if not hmac.compare_digest(str(recorded), current):
+        raise KeyMismatchError(
+            f"{where} was made with the deal key of fingerprint {recorded}, but the key "
+            f"supplied now has fingerprint {current}: tokens would not match. Supply the "
+            "deal's own key (privacy.key_file / privacy.key_env), or rebuild the dataset "
+            "with `valuation destroy` then `valuation ingest` if the key was changed on purpose."
+        )
+
+
+def check_key_file_mode(path: Path) -> None:
+    """Refuse a key file that group or others may read or write (as ssh does).
+
+    Raises
+    ------
+    KeyPermissionError
+        With the ``chmod 600 <path>`` that fixes it.
+    """
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise KeyPermissionError(
+            f"{path}: key file permissions {mode:04o} are too open: group or others may read "
+            f"or write the deal key. Run `chmod 600 {path}` and retry."
+        )
 
 
 def parse_key(text: str | bytes, *, source: str) -> bytes:
@@ -183,6 +252,8 @@ def load_key(
         When no key is found, explaining the three ways to supply one.
     KeyFormatError
         When a key is found but is not 32 bytes of hex or base64.
+    KeyPermissionError
+        When the key file is readable or writable by group or others.
     """
     settings = params.privacy
     env_value = os.environ.get(settings.key_env)
@@ -195,11 +266,13 @@ def load_key(
                 f"privacy.key_file: {key_file} not found; create it with "
                 f"`valuation key new {key_file}` or correct the path in the params file"
             )
+        check_key_file_mode(key_file)
         return parse_key(key_file.read_bytes(), source=f"key file {key_file}")
     if settings.demo_key:
         path = demo_key_path(params)
         if _write_new(path, secrets.token_bytes(KEY_BYTES)) and notify is not None:
             notify(f"created a demo deal key for sample target {params.target!r} at {path}")
+        check_key_file_mode(path)
         return parse_key(path.read_bytes(), source=f"demo key file {path}")
     raise KeyMissingError(
         f"no deal key for target {params.target!r}. Supply one in one of three ways:\n"

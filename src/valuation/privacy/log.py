@@ -19,6 +19,7 @@ destroying the work folder leaves it.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import json
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from valuation.errors import LogIntegrityError
+from valuation.errors import LogIntegrityError, LogWriteError
 from valuation.fileio import write_text_atomic
 from valuation.params import DealParams
 from valuation.privacy.scanner import leak_error, scan_text
@@ -64,17 +65,95 @@ def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _last_entry(handle) -> dict[str, Any] | None:
-    handle.seek(0)
-    last = None
-    for line in handle:
-        if line.strip():
-            last = line
-    return json.loads(last) if last else None
+def _read_all(fd: int) -> bytes:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _repair_torn_tail(path: Path, fd: int, data: bytes) -> bytes:
+    """Cut a torn last line (bytes after the last newline) left by an interrupted append.
+
+    An append that was interrupted (process killed, machine lost power) before its newline
+    reached the disk leaves a fragment that never completed: the run that wrote it failed.
+    It is moved to ``<log>.torn`` (appended, for inspection) and cut from the log, which
+    restores the chain. A *complete* last line (ending in a newline) is never touched: if it
+    is damaged, that is an edit, and the append refuses.
+    """
+    cut = data.rfind(b"\n") + 1
+    fragment = data[cut:]
+    if not fragment:
+        return data
+    with open(torn_path(path), "ab") as torn:
+        torn.write(fragment + b"\n")
+        torn.flush()
+        os.fsync(torn.fileno())
+    os.ftruncate(fd, cut)
+    os.fsync(fd)
+    return data[:cut]
+
+
+def torn_path(path: str | Path) -> Path:
+    """Where fragments of interrupted appends are kept: ``<log>.torn``."""
+    path = Path(path)
+    return path.with_name(path.name + ".torn")
+
+
+def _last_entry(path: Path, data: bytes) -> dict[str, Any] | None:
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    if not lines:
+        return None
+    try:
+        return json.loads(lines[-1].decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise LogIntegrityError(
+            f"{path}: the last line is not valid JSON; run `valuation log verify "
+            f"{path}` and restore the log before appending"
+        ) from None
+
+
+def _write_line(path: Path, fd: int, size: int, line: bytes) -> None:
+    """Write ``line`` at ``size`` in one ``os.write``, read it back; undo on any failure.
+
+    A short write (disk full) or an error truncates the file back to ``size``, so the log
+    is exactly as before and the chain intact.
+
+    Raises
+    ------
+    LogWriteError
+        Saying why and that nothing was kept.
+    """
+    try:
+        os.lseek(fd, size, os.SEEK_SET)
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
+        os.fsync(fd)
+        if os.pread(fd, len(line), size) != line:
+            raise OSError(errno.EIO, "the line read back differs from the line written")
+    except OSError as exc:
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        except OSError:
+            pass
+        reason = exc.strerror or str(exc)
+        raise LogWriteError(
+            f"{path}: the processing-log entry could not be written ({reason}); nothing "
+            "of this run was kept and the log is unchanged. Free disk space (or fix the "
+            "storage) and run the command again."
+        ) from None
 
 
 def append_entry(path: str | Path, entry: dict[str, Any]) -> dict[str, Any]:
     """Append one entry to the log, chained to the last one.
+
+    The line is written with one ``os.write`` under an exclusive lock, read back, and the
+    head file updated; if any step fails (disk full, short write), the log is truncated
+    back to its previous size: the chain is never left half-written. A torn last line left
+    by an earlier crash (no final newline) is moved to ``<log>.torn`` first.
 
     Parameters
     ----------
@@ -95,6 +174,8 @@ def append_entry(path: str | Path, entry: dict[str, Any]) -> dict[str, Any]:
         When the entry contains a personal identifier (nothing is written).
     LogIntegrityError
         When the last line of the existing log cannot be read.
+    LogWriteError
+        When the line or the head file cannot be written (nothing is kept).
     """
     path = Path(path)
     reserved = {"seq", "prev_hash", "hash"} & set(entry)
@@ -104,28 +185,33 @@ def append_entry(path: str | Path, entry: dict[str, Any]) -> dict[str, Any]:
     findings = scan_text(canonical_json(record), file=f"{path} (new entry)")
     if findings:
         raise leak_error(findings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LogWriteError(f"{path}: cannot open the processing log ({exc.strerror}); "
+                            "check the folder and its permissions") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = _repair_torn_tail(path, fd, _read_all(fd))
+        last = _last_entry(path, data)
+        record["seq"] = (last["seq"] + 1) if last else 1
+        record["prev_hash"] = last["hash"] if last else GENESIS_HASH
+        record["hash"] = entry_hash(record)
+        _write_line(path, fd, len(data), (canonical_json(record) + "\n").encode("utf-8"))
         try:
-            try:
-                last = _last_entry(handle)
-            except json.JSONDecodeError:
-                raise LogIntegrityError(
-                    f"{path}: the last line is not valid JSON; run `valuation log verify "
-                    f"{path}` and restore the log before appending"
-                ) from None
-            record["seq"] = (last["seq"] + 1) if last else 1
-            record["prev_hash"] = last["hash"] if last else GENESIS_HASH
-            record["hash"] = entry_hash(record)
-            handle.seek(0, os.SEEK_END)
-            handle.write(canonical_json(record) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
             write_text_atomic(head_path(path), json.dumps(
                 {"seq": record["seq"], "hash": record["hash"]}) + "\n")
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        except OSError as exc:
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+            raise LogWriteError(
+                f"{head_path(path)}: the log head could not be written ({exc.strerror}); "
+                "the entry was withdrawn and the log is unchanged. Free disk space and run "
+                "the command again.") from None
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
     return record
 
 
@@ -144,12 +230,16 @@ class VerifyResult:
         missing at the end).
     reason : str
         Why it is broken; empty when ok.
+    torn_tail : bool
+        The only problem is a torn last line left by an interrupted append (the next
+        append repairs it).
     """
 
     ok: bool
     lines: int
     bad_line: int | None = None
     reason: str = ""
+    torn_tail: bool = False
 
     def __str__(self) -> str:
         if self.ok:
@@ -186,6 +276,13 @@ def _check_lines(lines: Iterable[str]) -> VerifyResult:
     return VerifyResult(True, count)
 
 
+def _is_entry(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def verify_log(path: str | Path) -> VerifyResult:
     """Check the hash chain of a processing log (and its head file when present).
 
@@ -202,10 +299,20 @@ def verify_log(path: str | Path) -> VerifyResult:
     if not path.is_file():
         return VerifyResult(False, 0, None, "no such log file (check the path; the log is "
                             "<work>/../logs/<target>.jsonl)")
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8", errors="replace")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    elif lines and len(lines) >= 1 and not _is_entry(lines[-1]):
+        earlier = _check_lines(lines[:-1])
+        if earlier.ok:
+            return VerifyResult(
+                False, earlier.lines, earlier.lines + 1,
+                f"torn last line ({len(lines[-1].encode('utf-8'))} bytes without a final "
+                "newline) left by an interrupted append; the entries before it are intact. "
+                "The next command that appends (e.g. `valuation ingest`) moves it to "
+                f"{torn_path(path).name} and continues the chain; nothing to do by hand",
+                torn_tail=True)
     result = _check_lines(lines)
     if not result.ok:
         return result
@@ -225,9 +332,13 @@ def verify_log(path: str | Path) -> VerifyResult:
     return result
 
 
-def require_intact(path: str | Path) -> VerifyResult:
-    """Verify a log and raise :class:`LogIntegrityError` naming the first broken line."""
+def require_intact(path: str | Path, *, allow_torn_tail: bool = False) -> VerifyResult:
+    """Verify a log and raise :class:`LogIntegrityError` naming the first broken line.
+
+    With ``allow_torn_tail`` a torn last line (an interrupted append, which the next append
+    repairs) is accepted.
+    """
     result = verify_log(path)
-    if not result.ok:
+    if not result.ok and not (allow_torn_tail and result.torn_tail):
         raise LogIntegrityError(f"{path}: processing log {result}")
     return result

@@ -146,6 +146,9 @@ def ensure_analysis(params: DealParams, *, force: bool = False,
             with concurrent.futures.ProcessPoolExecutor(max_workers=1,
                                                         mp_context=context) as pool:
                 pool.submit(_ingest_and_gate, params).result()
+    from valuation.analysis import check_dataset
+
+    check_dataset(params, load_key(params, notify=None))  # logged, intact, this deal's key
     return params.analysis_dir
 
 
@@ -326,6 +329,9 @@ def run_brief(
         params = load_params(params)
     started = time.perf_counter()
     output_dir = Path(out_dir).resolve() if out_dir else params.output_dir
+    from valuation.pathsafety import check_paths
+
+    check_paths(params, ("work_dir", "output_dir"), output_dir=output_dir)
     notebook = Path(notebook) if notebook else brief_notebook()
     lang = lang or params.report.lang
     run = BriefRun(target=params.target, output_dir=output_dir)
