@@ -9,6 +9,7 @@ the privacy gate, on exactly the dataset a test chose.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -45,16 +46,25 @@ def write_target(root: Path, target: str = "synthetic", *, side: str = "buyer",
         "uncertainty": {"bootstrap_replicates": replicates, "seed": 11},
         "report": {"lang": lang},
         "paths": {"work_dir": f"work/{target}", "output_dir": f"outputs/{target}"},
+        "privacy": {"key_file": "deal.key"},
     }
+    key_file = root / "deal.key"  # one key per root (owner-only, as the workbench requires)
+    if not key_file.exists():
+        key_file.write_text(os.urandom(32).hex())
+        key_file.chmod(0o600)
     path = root / f"{target}.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
     # written last, so the dataset is newer than every input and not stale (no ingest needed)
-    work = root / "work" / target
-    analysis = work / "analysis"
-    analysis.mkdir(parents=True, exist_ok=True)
-    tables = synthetic_tables(n, seed)
-    for name, frame in tables.items():
-        if broken and name == "orders":
-            frame = frame.assign(amount=float("nan"), order_date=frame["order_date"].iloc[0])
-        frame.to_parquet(analysis / f"{name}.parquet", index=False)
+    # through the workbench's own writer: staged, logged (a brief refuses an unlogged dataset)
+    from valuation.dataset import write_tables
+    from valuation.params import load_params
+    from valuation.privacy.keys import load_key
+
+    tables = dict(synthetic_tables(n, seed))
+    if broken:
+        orders = tables["orders"]
+        tables["orders"] = orders.assign(amount=float("nan"),
+                                         order_date=orders["order_date"].iloc[0])
+    loaded = load_params(path)
+    write_tables(tables, loaded, load_key(loaded, notify=None), action="test: synthetic dataset")
     return path

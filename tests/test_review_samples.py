@@ -44,8 +44,9 @@ def gated(request, tmp_path_factory):
     target = request.param
     params = _params(target, tmp_path_factory.mktemp(target) / "work")
     ingest = read_exports(params)
-    gate = run_gate(ingest, params, os.urandom(32))
-    return target, params, ingest, gate
+    key = os.urandom(32)
+    gate = run_gate(ingest, params, key)
+    return target, params, ingest, gate, key
 
 
 
@@ -55,7 +56,7 @@ def _expected(target: str) -> dict[str, int]:
 
 
 def test_review_finds_every_planted_defect_at_its_exact_count(gated):
-    target, params, _, gate = gated
+    target, params, _, gate, _ = gated
     expected = _expected(target)
     assert set(expected) == set(CHECK_NAMES), "ground truth names a check the review lacks"
     report = review(gate.tables, params)
@@ -65,13 +66,13 @@ def test_review_finds_every_planted_defect_at_its_exact_count(gated):
 
 
 def test_review_of_the_written_dataset_agrees_with_the_gate_tables(gated):
-    target, params, _, gate = gated
+    target, params, _, gate, _ = gated
     reloaded = review(load_analysis(params), params)
     assert reloaded.failed_counts() == review(gate.tables, params).failed_counts()
 
 
 def test_cleaned_sample_has_no_excluded_record_left(gated):
-    _, params, _, gate = gated
+    _, params, _, gate, _ = gated
     cleaned = clean_tables(gate.tables, params)
     tables = cleaned.tables
     report = cleaned.report
@@ -91,8 +92,10 @@ def _personal_values(ingest) -> set[str]:
     return values
 
 
-def test_cli_review_prints_and_writes_json_without_personal_data(gated, tmp_path, capsys):
-    target, params, ingest, gate = gated
+def test_cli_review_prints_and_writes_json_without_personal_data(gated, tmp_path, capsys,
+                                                                monkeypatch):
+    target, params, ingest, gate, key = gated
+    monkeypatch.setenv(params.privacy.key_env, key.hex())  # the dataset's own deal key
     raw = params.model_dump(mode="json", exclude_none=True)
     path = tmp_path / f"{target}.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +106,28 @@ def write_dataset(tables: Iterable[tuple[str, pd.DataFrame]], params: DealParams
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return paths, written
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], params: DealParams, key: bytes, *,
+                 action: str) -> dict[str, Path]:
+    """Write ready analysis tables as a logged dataset (tests, tools that build tables).
+
+    The same staging, scan, log entry and move as the gate; ``action`` says in the log
+    where the tables came from.
+
+    Returns
+    -------
+    dict
+        Table -> final Parquet path.
+    """
+    privacy = params.privacy
+
+    def entry_for(paths: dict[str, Path], digests: dict[str, str]) -> dict[str, Any]:
+        return {"operator": privacy.operator, "purpose": privacy.purpose,
+                "legal_basis": privacy.legal_basis, "assessment_ref": privacy.assessment_ref,
+                "target": params.target, "action": action,
+                "row_counts": {t: int(len(f)) for t, f in tables.items()},
+                "outputs": [{"path": str(paths[t]), "sha256": digests[t]} for t in paths]}
+
+    paths, _ = write_dataset(tables.items(), params, key, entry_for)
+    return paths

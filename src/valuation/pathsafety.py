@@ -8,7 +8,8 @@ sits inside** a folder the workbench must never write into or delete:
   input), except the folder's own home: a work folder may sit under ``<repo>/work/``, an
   output folder under ``<repo>/outputs/`` (one level down at least: the shared root itself
   is refused); a handover folder never sits in a repository (it holds personal data);
-* the folder of every input file (exports, workbook) and the params folder;
+* the folder of every input file (exports, workbook) and the params folder (a params folder
+  that is a project folder may hold ``work/`` and ``outputs/`` as a repository does);
 * the logs folder (``<work root>/logs``) and, for output and handover folders, the work
   root itself (``work_dir``'s parent, which holds every target's work folder and the logs);
 * the folders of the other kinds (work, output, handover must be disjoint);
@@ -101,7 +102,7 @@ def _protected(params: DealParams, kind: str, places: dict[str, Path | None]) ->
         repos.add(repo_root(folder))
     if params.source is not None:
         params_folder = real(params.source).parent
-        found.append(_Protected(params_folder, "the params folder"))
+        found.append(_Protected(params_folder, "the params folder", HOMES.get(kind)))
         repos.add(repo_root(params_folder))
     for repo in sorted(r for r in repos if r is not None):
         home = HOMES.get(kind)
