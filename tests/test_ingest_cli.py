@@ -140,7 +140,7 @@ CASES = [
                                     data={"encoding": "utf-8"}),
          2, "encodings tried: utf-8 (fails at line 1)"),
     Case("unknown_encoding_name", _params_data(encoding="klingon"), 2,
-         "a known text encoding, but data.encoding is 'klingon'"),
+         "data.encoding: unknown text encoding 'klingon'"),
     Case("duplicate_headers",
          lambda f: write_csv_target(f, orders=orders_csv(
              ["order_id", "customer_id", "course", "order_date", "amount", "amount"])),

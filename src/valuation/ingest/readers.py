@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from valuation.errors import InputError, Problem
+from valuation.ingest.textchecks import check_bom_in_rows, check_nul
 
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -32,6 +34,9 @@ AUTO_ENCODINGS: tuple[str, ...] = ("utf-8", "gb18030")
 """Encodings tried, strictly and in order, when ``data.encoding`` is ``auto``."""
 
 _SNIFF_BYTES = 1 << 16
+_MAX_TEXT_NULS = 16
+"""A file whose first 64 KiB hold NULs and more control bytes than this (and than 5% of
+them) is binary; fewer NULs in text are a damaged export, reported by row and column."""
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "an Excel workbook or ZIP archive"),
     (b"\xd0\xcf\x11\xe0", "a legacy Excel .xls (or other Office) file"),
@@ -104,7 +109,9 @@ def _sniff_binary(path: Path, head: bytes) -> None:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise _fail(path, "CSV text in UTF-8 or GB18030, but it is UTF-16",
                     "Save the file as 'CSV UTF-8' (Excel: Save As > CSV UTF-8).", code="encoding")
-    if b"\x00" in head:
+    controls = sum(head.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    if b"\x00" in head and controls > max(_MAX_TEXT_NULS, len(head) // 20):
+        # a binary file; a few NULs in text are reported by row and column (check_nul)
         raise _fail(path, "CSV text, but the file holds binary data (NUL bytes)",
                     "Check that this is the right file; export the table as CSV.", code="binary")
 
@@ -157,7 +164,10 @@ def detect_encoding(path: Path, encoding: str = "auto") -> tuple[str, str]:
         candidates = AUTO_ENCODINGS
     else:
         try:
-            candidates = (codecs.lookup(encoding).name,)
+            info = codecs.lookup(encoding)
+            if not getattr(info, "_is_text_encoding", True):  # rot13, base64, ...
+                raise LookupError(encoding)
+            candidates = (info.name,)
         except LookupError:
             raise _fail(path, f"a known text encoding, but data.encoding is {encoding!r}",
                         _ENCODING_HINT[0].upper() + _ENCODING_HINT[1:] + ", or auto.",
@@ -197,10 +207,12 @@ def read_csv_raw(path: Path, encoding: str = "auto") -> RawSheet:
     """Read a CSV export into a :class:`RawSheet` of text cells (pyarrow, multi-threaded).
 
     Blank lines are kept as blank rows (so row numbers stay right); rows with a wrong
-    number of fields are listed in ``broken_rows``.
+    number of fields are listed in ``broken_rows``. A NUL byte anywhere, or a byte-order
+    mark inside the data, is an :class:`InputError` naming the row and column.
     """
     chosen, sha = detect_encoding(path, encoding)
     headers, delimiter = _first_record(path, chosen)
+    check_nul(path, chosen, delimiter, headers)
     names = [f"c{i}" for i in range(len(headers))]
     arrow_encoding = "utf8" if chosen.replace("-", "_") in ("utf_8", "utf_8_sig") else chosen
 
@@ -242,6 +254,7 @@ def read_csv_raw(path: Path, encoding: str = "auto") -> RawSheet:
             np.setdiff1d(np.arange(2, n + len(skipped) + 2), skipped)[:n], name="row")
     else:  # the common case: row numbers are a range, no 8-bytes-per-row index
         lines = pd.RangeIndex(2, n + 2, name="row")
+    check_bom_in_rows(table, headers, lines, path)
     frame = table.to_pandas(types_mapper=_ARROW_TEXT.get, self_destruct=True)
     del table
     frame.columns = range(len(headers))
@@ -292,7 +305,15 @@ def read_sheet_raw(workbook: pd.ExcelFile, path: Path, sheet: str, sha256: str) 
         raise _fail(path, f"a sheet named {sheet!r}; the workbook has: {names}",
                     "Name the right sheet in the params YAML under data.sheets.", sheet=sheet,
                     code="missing_sheet")
-    grid = workbook.parse(sheet, header=None, dtype=object)
+    from python_calamine import CalamineError
+
+    try:
+        grid = workbook.parse(sheet, header=None, dtype=object)
+    except (CalamineError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError,
+            ValueError) as exc:
+        raise _fail(path, f"a readable sheet, but its data is damaged ({type(exc).__name__})",
+                    "Open the workbook in Excel or WPS and save it again as .xlsx, or export "
+                    "the table as CSV.", sheet=sheet, code="xlsx") from None
     grid.index = pd.RangeIndex(1, len(grid) + 1)  # sheet row numbers
     filled = grid.notna().any(axis=1)
     if not filled.any():
