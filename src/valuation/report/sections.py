@@ -24,6 +24,7 @@ from valuation import plots
 from valuation.errors import ReportError, ValuationError
 from valuation.params import DealParams
 from valuation.report import text as T
+from valuation.report.escape import md_text
 from valuation.report.results import build_results, write_results
 from valuation.report.tables import PublishedTable, publish_table
 
@@ -194,7 +195,7 @@ def title_block(ctx: BriefContext) -> str:
     p = ctx.params
     side = ctx.t(f"side_{p.deal.side}")
     lines = [
-        f"# {ctx.t('title', name=p.name)}",
+        f"# {ctx.t('title', name=md_text(p.name))}",
         ctx.t("subtitle", as_of=p.as_of.isoformat(), side=side,
               generated=dt.date.today().isoformat()),
         "",
@@ -284,11 +285,11 @@ def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
         ctx.t("pseudonymised_sentence"),
     ]
     if log_ref:
-        lines += ["", ctx.t("log_sentence", log_ref=log_ref)]
+        lines += ["", ctx.t("log_sentence", log_ref=md_text(log_ref))]
     lines += [
         "", f"### {ctx.t('pipl_heading')}", "",
         "- " + ctx.t("pipl_art22", cost=ctx.money(notification_cost)),
-        "- " + ctx.t("pipl_purpose", purpose=p.privacy.purpose),
+        "- " + ctx.t("pipl_purpose", purpose=md_text(p.privacy.purpose)),
         "- " + ctx.t("pipl_destruction"),
         "", f"### {ctx.t('cohort_heading')}",
     ]
@@ -453,7 +454,7 @@ def churn(ctx: BriefContext, survival: pd.DataFrame, model: Any):
     curves = surv.kaplan_meier_curves(survival, by="channel", min_group_size=min_group)
     curves = curves.assign(group=[T.label(ctx.figure_lang, "level", g) for g in curves["group"]])
     reference_text = "; ".join(
-        f"{ctx.label('covariate', c)} = {ctx.label('level', level)}"
+        f"{md_text(ctx.label('covariate', c))} = {md_text(ctx.label('level', level))}"
         for c, level in reference.items() if any(i.startswith(f"{c}[") for i in drivers.index))
     md = [ctx.heading("churn"),
           ctx.t("churn_sentence", days=ctx.params.churn.inactivity_days,
@@ -659,8 +660,9 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
                        multiple_price=ctx.money(multiple_price),
                        multiple=ctx.params.deal.revenue_multiple),
              "", f"### {ctx.t('risks_heading')}", ""]
-    lines += [f"{i}. " + ctx.t("risk_line", name=r["name"], effect=ctx.money(r["effect"]),
-                               explanation=r["explanation"]).strip()
+    lines += [f"{i}. " + ctx.t("risk_line", name=md_text(r["name"]),
+                               effect=ctx.money(r["effect"]),
+                               explanation=md_text(r["explanation"])).strip()
               for i, r in enumerate(risks, 1)]
     lines += ["", f"### {ctx.t('earn_out_heading')}", "",
               ctx.t("earn_out_sentence", share=ctx.share(earn.get("share")),
@@ -762,7 +764,7 @@ def validation_section(ctx: BriefContext, validation: PurchaseValidation):
                                 "by_frequency": validation.by_frequency}
     if validation.skipped:
         md = "\n".join([ctx.heading("validation"),
-                        ctx.t("validation_skipped", reason=validation.skipped)])
+                        ctx.t("validation_skipped", reason=md_text(validation.skipped))])
         return md, None, None
     error = m["ratio_predicted_actual"] - 1.0
     if ctx.lang == "zh":
@@ -800,7 +802,7 @@ def method_notes(ctx: BriefContext, fallback_reason: str | None = None) -> str:
     lines = [ctx.heading("method_notes"), ""]
     lines += [f"- {note}" for note in T.METHOD_NOTES[ctx.lang]]
     if fallback_reason:
-        lines.append(f"- **{ctx.t('fallback_note', reason=fallback_reason)}**")
+        lines.append(f"- **{ctx.t('fallback_note', reason=md_text(fallback_reason))}**")
     lines += ["", f"**{ctx.t('references')}**", ""]
     lines += [f"{i}. {ref}" for i, ref in enumerate(T.REFERENCES, 1)]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from valuation.report import text as T
+from valuation.report.escape import html_text
 
 TABLE_STYLES: list[dict[str, str]] = [
     {"selector": "", "props": "border-collapse: collapse; margin: 0.4em 0 1em 0; font-size: 0.92em;"},
@@ -180,14 +181,14 @@ def publish_table(
     # is given for the text columns only
     styler = (shown.style.hide(axis="index")
               .format(formats)
-              .format(na_rep="–", subset=text_columns)
+              .format(na_rep="–", subset=text_columns, escape="html")  # data: shown as text
               .set_table_styles(TABLE_STYLES)
               .set_properties(subset=numeric, **{"text-align": "right", "white-space": "nowrap"})
               .set_properties(subset=text_columns, **{"text-align": "left"})
               .set_properties(subset=list(centered), **{"text-align": "center"})
-              .format_index(lambda c: headers.get(c, c), axis="columns"))
+              .format_index(lambda c: headers.get(c, c), axis="columns", escape="html"))
     if caption:
-        styler = styler.set_caption(caption).set_table_styles(
+        styler = styler.set_caption(html_text(caption)).set_table_styles(
             [{"selector": "caption", "props": "caption-side: top; text-align: left; "
                                               "font-style: italic; padding: 0 0 4px 0;"}],
             overwrite=False)
