@@ -1,7 +1,8 @@
-"""Safe file writing: every output is written atomically.
+"""Safe file writing: every output is written atomically; CSV cells cannot be formulas.
 
 A file is written to a temporary sibling and moved into place with :func:`os.replace`, so a
-failed run never leaves a half-written file and earlier outputs stay intact.
+failed run never leaves a half-written file and earlier outputs stay intact. Tables written
+as CSV for people to open pass through :func:`neutralise_csv_frame` first.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _current_umask() -> int:
@@ -68,3 +74,42 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+CSV_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (CSV injection)."""
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d[\d,]*)?(\.\d+)?([eE][+-]?\d+)?")
+
+
+def neutralise_csv_cell(value: object) -> object:
+    """A CSV cell that no spreadsheet will run as a formula (OWASP "CSV injection").
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading apostrophe
+    (Excel, WPS and LibreOffice then show it as text); numbers, and text that is a plain
+    number such as ``-12.5`` or ``+8613800000000``, are kept as they are.
+
+    Examples
+    --------
+    >>> neutralise_csv_cell("=HYPERLINK(\\"http://x\\")")
+    '\\'=HYPERLINK("http://x")'
+    >>> neutralise_csv_cell("-12.5"), neutralise_csv_cell(-3), neutralise_csv_cell("abc")
+    ('-12.5', -3, 'abc')
+    """
+    if not isinstance(value, str) or not value.startswith(CSV_TRIGGERS):
+        return value
+    if any(ch.isdigit() for ch in value) and _PLAIN_NUMBER.fullmatch(value):
+        return value
+    return "'" + value
+
+
+def neutralise_csv_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of ``frame`` whose text cells (and column names) are neutralised for CSV.
+
+    Use it on every table written as CSV for people to open (handover files, portfolio).
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith("string"):
+            out[column] = out[column].map(neutralise_csv_cell, na_action="ignore")
+    out.columns = [neutralise_csv_cell(c) for c in out.columns]
+    return out

@@ -16,6 +16,10 @@ Layout written by :func:`build_handover` (``<handover_dir>/<target>/``)::
     notification-roster.csv           per transferred customer: token, customer number, channel
     notification-status.csv           filled in by the seller: pending / notified / unreachable
 
+Every CSV of the package is written through :func:`valuation.fileio.neutralise_csv_frame`: a
+text cell starting with ``= + - @``, tab or CR (that is not a plain number) gets a leading
+apostrophe so that no spreadsheet runs it as a formula.
+
 The roster is by token and the seller's own customer number; the channel is ``mobile``,
 ``email`` or ``none`` (PIPL Art. 22: every transferred customer must be told the new owner's
 name and contact).
@@ -35,7 +39,7 @@ import bagit
 import pandas as pd
 
 from valuation.errors import HandoverError
-from valuation.fileio import sha256_file
+from valuation.fileio import neutralise_csv_frame, sha256_file
 from valuation.params import DealParams
 from valuation.privacy.cohorts import cohort_mask
 from valuation.privacy.log import append_entry, log_path
@@ -284,8 +288,8 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         bag_dir = staging / "bag"
         bag_dir.mkdir()
         for table, frame in tables.items():
-            frame.to_csv(bag_dir / f"{table}.csv", index=False, encoding="utf-8",
-                         date_format="%Y-%m-%d")
+            neutralise_csv_frame(frame).to_csv(bag_dir / f"{table}.csv", index=False,
+                                               encoding="utf-8", date_format="%Y-%m-%d")
         bag = bagit.make_bag(
             str(bag_dir),
             bag_info={
@@ -311,11 +315,13 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
             "customer_id": tables["customers"]["customer_id"].to_numpy(),
             "channel": _channel(customers).to_numpy(),
         })
-        roster.to_csv(staging / "notification-roster.csv", index=False, encoding="utf-8")
+        neutralise_csv_frame(roster).to_csv(staging / "notification-roster.csv", index=False,
+                                            encoding="utf-8")
         status = roster[["customer_token"]].assign(
             status=roster["channel"].map(lambda c: "unreachable" if c == "none" else "pending"),
             notified_on="", note="")
-        status.to_csv(staging / "notification-status.csv", index=False, encoding="utf-8")
+        neutralise_csv_frame(status).to_csv(staging / "notification-status.csv", index=False,
+                                            encoding="utf-8")
         write_marker(staging, "handover", params.target, key_fingerprint(key))
         if folder.exists():
             previous = folder.with_name(f".previous-{params.target}-{staging.name}")

@@ -10,7 +10,8 @@ sits inside** a folder the workbench must never write into or delete:
   is refused); a handover folder never sits in a repository (it holds personal data);
 * the folder of every input file (exports, workbook) and the params folder (a params folder
   that is a project folder may hold ``work/`` and ``outputs/`` as a repository does);
-* the logs folder (``<work root>/logs``) and, for output and handover folders, the work
+* the logs folder (``<work root>/logs``, and ``<repo>/work/logs``; a work folder right inside
+  any folder named ``logs`` is refused too) and, for output and handover folders, the work
   root itself (``work_dir``'s parent, which holds every target's work folder and the logs);
 * the folders of the other kinds (work, output, handover must be disjoint);
 * the filesystem root, the user's home folder and the key file's folder (be or contain).
@@ -107,7 +108,10 @@ def _protected(params: DealParams, kind: str, places: dict[str, Path | None]) ->
     for repo in sorted(r for r in repos if r is not None):
         home = HOMES.get(kind)
         found.append(_Protected(repo, f"the repository {repo}", home))
+        found.append(_Protected(repo / "work" / "logs", "the repository's logs folder"))
     found.append(_Protected(work_root / "logs", "the logs folder"))
+    if work_root.name.casefold() == "logs":  # a work folder inside some logs folder
+        found.append(_Protected(work_root, "a logs folder"))
     if kind != "work_dir":
         found.append(_Protected(work_root, "the work root (every target's work folder "
                                            "and the logs)"))

@@ -32,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``valuation ingest``; return the exit code."""
+    from valuation.pathsafety import check_paths
+
     params = load_params(args.params)
+    check_paths(params, ("work_dir",))  # before anything is read: see valuation.pathsafety
     result = read_exports(params, quarantine=args.quarantine)
     print(f"target: {params.target}")
     print(format_summary(summarize(result)))
