@@ -134,8 +134,14 @@ CASES = [(kind, where, how) for kind, places in UNSAFE.items() for where in plac
                                                         ("output_dir", "outputs")})]
 
 
-@pytest.mark.parametrize("kind,where,how", CASES,
-                         ids=[f"{k}-{w or 'repo'}-{h}" for k, w, h in CASES])
+FAST = {"", f"data/{TARGET}"}
+"""Places whose every spelling runs in the default suite; the full matrix is marked slow."""
+PARAMS = [pytest.param(k, w, h, id=f"{k}-{w or 'repo'}-{h}",
+                       marks=() if (w in FAST or h == "absolute") else pytest.mark.slow)
+          for k, w, h in CASES]
+
+
+@pytest.mark.parametrize("kind,where,how", PARAMS)
 def test_unsafe_folder_is_refused_and_nothing_changes(repo, kind, where, how, capsys):
     place = repo / where if where else repo
     (repo / "src").mkdir(exist_ok=True)
