@@ -91,9 +91,13 @@ def test_ingest_with_a_different_key_is_refused_too(target, capsys):
     assert "fingerprint" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602, 0o660])
-@pytest.mark.parametrize("command", [["ingest"], *COMMANDS_READING_A_DATASET],
-                         ids=lambda c: c[0])
+LOOSE = [pytest.param(mode, command, id=f"{command[0]}-{mode:o}",
+                      marks=() if mode == 0o644 or command == ["ingest"] else pytest.mark.slow)
+         for mode in (0o644, 0o640, 0o604, 0o620, 0o602, 0o660)
+         for command in (["ingest"], *COMMANDS_READING_A_DATASET)]
+
+
+@pytest.mark.parametrize("mode,command", LOOSE)
 def test_a_loose_key_file_is_refused_as_ssh_does(target, mode, command, capsys):
     params, key_file, work = target
     key_file.chmod(mode)
