@@ -27,7 +27,6 @@ name and contact).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import tempfile
@@ -42,23 +41,22 @@ from valuation.errors import HandoverError
 from valuation.fileio import neutralise_csv_frame, sha256_file
 from valuation.params import DealParams
 from valuation.privacy.cohorts import cohort_mask
+from valuation.destruction import destroy_target
 from valuation.privacy.log import append_entry, log_path
+from valuation.handover_docs import (
+    CATEGORY_ZH,
+    DATE_COLUMNS,
+    checklist_markdown,
+    confirmation,
+)
+from valuation.handover_docs import checklist as make_checklist
 from valuation.tables import TABLES
+
+__all__ = ["CATEGORY_ZH", "DATE_COLUMNS", "BagCheck", "HandoverResult", "build_handover",
+           "destroy_target", "handover_folder", "notification_status", "verify_bag"]
 
 STATUSES: tuple[str, ...] = ("pending", "notified", "unreachable")
 CHECKSUMS: tuple[str, ...] = ("sha256", "sha512")
-DATE_COLUMNS: dict[str, str] = {
-    "customers": "signup_date",
-    "orders": "order_date",
-    "activity": "event_date",
-    "feedback": "feedback_date",
-}
-CATEGORY_ZH: dict[str, str] = {
-    "customers": "学员信息",
-    "orders": "订单记录",
-    "activity": "学习记录",
-    "feedback": "评价反馈",
-}
 
 
 @dataclass
@@ -147,94 +145,6 @@ def _channel(customers: pd.DataFrame) -> pd.Series:
     return channel
 
 
-def _date_range(frame: pd.DataFrame, table: str) -> tuple[str | None, str | None]:
-    dates = pd.to_datetime(frame[DATE_COLUMNS[table]], errors="coerce").dropna()
-    if dates.empty:
-        return None, None
-    return dates.min().date().isoformat(), dates.max().date().isoformat()
-
-
-def _checklist(params: DealParams, scope: str, tables: dict[str, pd.DataFrame],
-               excluded: dict[str, int], totals: dict[str, int]) -> dict[str, Any]:
-    items = []
-    for table in TABLES:
-        first, last = _date_range(tables[table], table)
-        items.append({
-            "category": table,
-            "category_zh": CATEGORY_ZH[table],
-            "file": f"data/{table}.csv",
-            "records": int(len(tables[table])),
-            "records_in_export": int(totals[table]),
-            "date_from": first,
-            "date_to": last,
-            "state": "delivered, to be confirmed by the buyer",
-            "state_zh": "已交付，待受让方确认",
-        })
-    return {
-        "target": params.target,
-        "company": params.name,
-        "as_of": params.as_of.isoformat(),
-        "scope": scope,
-        "scope_statement": (
-            "customers who consented to the transfer, excluding minors without guardian "
-            "consent" if scope == "transferable" else
-            "customers who consented to the transfer and can be contacted"
-            if scope == "transferable_contactable" else "all customers (no consent filter)"
-        ),
-        "new_owner": params.handover.new_owner_name,
-        "new_owner_contact": params.handover.new_owner_contact,
-        "items": items,
-        "excluded_customers": excluded,
-    }
-
-
-def _checklist_markdown(checklist: dict[str, Any]) -> str:
-    lines = [
-        f"# 交接清单 Handover checklist: {checklist['company']}",
-        "",
-        f"- 范围 Scope: {checklist['scope']} — {checklist['scope_statement']}",
-        f"- 基准日 As of: {checklist['as_of']}",
-        f"- 受让方 New owner: {checklist['new_owner']} {checklist['new_owner_contact']}",
-        "",
-        "| 数据类别 Category | 文件 File | 记录数 Records (of export) | 起 From | 止 To | 状态 State |",
-        "|---|---|---|---|---|---|",
-    ]
-    for item in checklist["items"]:
-        lines.append(
-            f"| {item['category_zh']} {item['category']} | {item['file']} | "
-            f"{item['records']} ({item['records_in_export']}) | {item['date_from'] or '-'} | "
-            f"{item['date_to'] or '-'} | {item['state_zh']} |"
-        )
-    lines += ["", "## 未交付记录 Excluded customers", ""]
-    for reason, count in checklist["excluded_customers"].items() or {"none": 0}.items():
-        lines.append(f"- {reason}: {count}")
-    return "\n".join(lines) + "\n"
-
-
-def _confirmation(checklist: dict[str, Any], digest: str, oxum: str) -> str:
-    return "\n".join([
-        f"# 数据交接确认书 Data handover confirmation: {checklist['company']}",
-        "",
-        "The parties confirm that the transfer package identified below was delivered and "
-        "received complete, and that its integrity was verified with `valuation handover "
-        "verify`.",
-        "",
-        f"- Package: BagIt bag `bag/` of target `{checklist['target']}`",
-        f"- Scope: {checklist['scope_statement']}",
-        f"- SHA-256 of tagmanifest-sha256.txt: `{digest}`",
-        f"- Payload-Oxum (bytes.files): `{oxum}`",
-        "",
-        "| 数据类别 Category | 记录数 Records |",
-        "|---|---|",
-        *(f"| {i['category_zh']} {i['category']} | {i['records']} |" for i in checklist["items"]),
-        "",
-        "转让方 Seller: ____________________  日期 Date: __________",
-        "",
-        "受让方 Buyer: _____________________  日期 Date: __________",
-        "",
-    ])
-
-
 def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
                    scope: str | None = None) -> HandoverResult:
     """Build the transfer package of a target (personal data: see the module docstring).
@@ -280,7 +190,7 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         frame = raw[table]
         tables[table] = frame[frame["customer_id"].isin(keep_ids).to_numpy()]
     totals = {table: len(raw[table]) for table in TABLES}
-    checklist = _checklist(params, scope, tables, excluded, totals)
+    checklist = make_checklist(params, scope, tables, excluded, totals)
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{params.target}.", dir=folder.parent))
@@ -302,12 +212,12 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         )
         (bag_dir / "handover-checklist.json").write_text(
             json.dumps(checklist, ensure_ascii=False, indent=2), encoding="utf-8")
-        (bag_dir / "handover-checklist.md").write_text(_checklist_markdown(checklist),
+        (bag_dir / "handover-checklist.md").write_text(checklist_markdown(checklist),
                                                         encoding="utf-8")
         bag.save(manifests=True)
         digest = sha256_file(bag_dir / "tagmanifest-sha256.txt")
         oxum = bag.info.get("Payload-Oxum", "")
-        (staging / "confirmation.md").write_text(_confirmation(checklist, digest, oxum),
+        (staging / "confirmation.md").write_text(confirmation(checklist, digest, oxum),
                                                   encoding="utf-8")
         customers = analysis["customers"][in_scope.to_numpy()]
         roster = pd.DataFrame({
@@ -442,70 +352,3 @@ def notification_status(params: DealParams) -> dict[str, int]:
     return counts
 
 
-def destroy_target(params: DealParams, *, include_key: bool = False,
-                   operator: str | None = None, key: bytes | None = None) -> dict[str, Any]:
-    """Delete a target's work folder (and, when asked, its key file), and record it.
-
-    Only a folder that carries the workbench's marker for this target and this deal key is
-    deleted (:func:`valuation.markers.require_marker`); an unsafe ``paths.work_dir`` (the
-    repository, inputs, params, logs, ...) is refused before anything is looked at.
-
-    The record appended to the processing log says what was destroyed (each file's path and
-    SHA-256 taken just before deletion), when, how and by whom. Tokens can no longer be
-    linked to anyone once the key is gone. A key given by an environment variable cannot be
-    deleted by the workbench; the record says so.
-
-    Parameters
-    ----------
-    key : bytes, optional
-        The deal key (default: :func:`valuation.privacy.keys.load_key`).
-
-    Returns
-    -------
-    dict
-        The log entry as written.
-
-    Raises
-    ------
-    UnsafePathError
-        The work folder is unsafe or not marked as this target's.
-    KeyMismatchError
-        It was made with another deal key.
-    """
-    from valuation.markers import require_marker
-    from valuation.pathsafety import check_paths
-    from valuation.privacy.keys import demo_key_path, key_fingerprint, load_key
-
-    check_paths(params, ("work_dir",))
-    key = key if key is not None else load_key(params)
-    destroyed: list[dict[str, str]] = []
-    work = params.work_dir
-    if work.exists() or work.is_symlink():
-        require_marker(work, "work", params.target, key, action="delete it")
-        for file in sorted(p for p in work.rglob("*") if p.is_file()):
-            destroyed.append({"path": str(file), "sha256": sha256_file(file)})
-        shutil.rmtree(work)
-    key_note = "deal key kept"
-    if include_key:
-        key_file = params.privacy.key_file or (demo_key_path(params) if params.privacy.demo_key
-                                               else None)
-        if key_file is not None and Path(key_file).exists():
-            destroyed.append({"path": str(key_file), "sha256": sha256_file(key_file)})
-            Path(key_file).unlink()
-            key_note = "deal key file deleted: tokens can no longer be linked to anyone"
-        else:
-            key_note = (f"no key file to delete; a key in the environment variable "
-                        f"{params.privacy.key_env} must be destroyed by its holder")
-    return append_entry(log_path(params), {
-        "operator": operator or params.privacy.operator,
-        "purpose": params.privacy.purpose,
-        "legal_basis": params.privacy.legal_basis,
-        "assessment_ref": params.privacy.assessment_ref,
-        "target": params.target,
-        "action": "destroy",
-        "how": "files unlinked and folders removed (no overwrite); " + key_note,
-        "destroyed_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "destroyed": destroyed,
-        "files": len(destroyed),
-        "key_fingerprint": key_fingerprint(key),
-    })

@@ -14,13 +14,10 @@ Example
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
-import unicodedata
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,6 +28,12 @@ from pydantic import (
 )
 
 from valuation.errors import ParamsError
+from valuation.params_rules import (
+    check_encoding,
+    check_sensitivity_ranges,
+    refuse_control_characters,
+)
+from valuation.params_yaml import read_yaml
 from valuation.tables import TABLES
 
 
@@ -41,25 +44,6 @@ MAX_MONEY = 1e13
 class _Strict(BaseModel):
     # every float must be finite: .inf, .nan and 1e400 (read as inf) are errors
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-def check_encoding(name: str) -> None:
-    """``auto`` or the name of a text encoding Python knows (``utf-8``, ``gb18030``, ...).
-
-    Raises
-    ------
-    ValueError
-        For an unknown name, or a codec that is not a text encoding (``rot13``, ``base64``).
-    """
-    if name.strip().lower() in ("auto", ""):
-        return
-    try:
-        info = codecs.lookup(name)
-    except LookupError:
-        info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
-        raise ValueError(f"unknown text encoding {name!r}; use auto, utf-8, utf-8-sig, "
-                         "gb18030 or gbk")
 
 
 class DataParams(_Strict):
@@ -189,45 +173,6 @@ class SensitivityParams(_Strict):
         return self
 
 
-SENSITIVITY_BOUNDS: dict[str, tuple[float, float, bool, bool]] = {
-    # name: (lowest, highest, lowest allowed, highest allowed) as for the parameter itself
-    "annual_discount_rate": (0.0, 1.0, False, False),
-    "gross_margin": (0.0, 1.0, False, True),
-    "one_off_loss": (0.0, 1.0, True, False),
-    "horizon_years": (0.0, 50.0, False, True),
-    "inactivity_days": (7, 3650, True, True),
-}
-"""The domain of each ``sensitivity.*`` range: the same as the parameter it varies."""
-
-
-def check_sensitivity_ranges(sensitivity: "SensitivityParams") -> None:
-    """Each ``sensitivity.*`` pair must be ``[low, high]`` with low <= high, both in the
-    domain of the parameter it varies (:data:`SENSITIVITY_BOUNDS`).
-
-    Raises
-    ------
-    ValueError
-        Naming the key, the pair and the allowed interval (pydantic reports the location).
-    """
-    problems = []
-    for name, (lowest, highest, low_ok, high_ok) in SENSITIVITY_BOUNDS.items():
-        pair = getattr(sensitivity, name)
-        if pair is None:
-            continue
-        low, high = pair
-        left, right = "[" if low_ok else "(", "]" if high_ok else ")"
-        inside = all((v >= lowest if low_ok else v > lowest) and
-                     (v <= highest if high_ok else v < highest) for v in pair)
-        if not inside:
-            problems.append(f"sensitivity.{name} = [{low:g}, {high:g}]: both values must lie "
-                            f"in {left}{lowest:g}, {highest:g}{right}")
-        elif low > high:
-            problems.append(f"sensitivity.{name} = [{low:g}, {high:g}]: write it as "
-                            "[low, high] (low first)")
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
 class ReportParams(_Strict):
     lang: Literal["zh", "en"] = "en"
     formats: list[Literal["html", "pdf", "ipynb", "json"]] = ["html", "pdf", "ipynb", "json"]
@@ -317,24 +262,6 @@ def _resolve_paths(raw: dict, base: Path) -> dict:
     return raw
 
 
-def _refuse_control_characters(value: object, where: str, location: str = "") -> None:
-    """No NUL or other control character (tab and newline aside) in any key or text value."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_control_characters(key, where, location)
-            _refuse_control_characters(item, where, f"{location}.{key}" if location else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_control_characters(item, where, f"{location}[{index}]")
-    elif isinstance(value, str):
-        bad = [c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\n\r"]
-        if bad:
-            raise ParamsError(
-                f"{where}: invalid params\n  - {location or '(a key)'}: contains a control "
-                f"character (U+{ord(bad[0]):04X}); remove it (a NUL byte or a pasted control "
-                "code cannot be part of a name or path)")
-
-
 def parse_params(raw: dict, *, source: Path | None = None, check_files: bool = True) -> DealParams:
     """Validate a params mapping into :class:`DealParams`.
 
@@ -355,7 +282,7 @@ def parse_params(raw: dict, *, source: Path | None = None, check_files: bool = T
     where = str(source) if source else "params"
     if not isinstance(raw, dict):
         raise ParamsError(f"{where}: expected a YAML mapping of settings at the top level")
-    _refuse_control_characters(raw, where)
+    refuse_control_characters(raw, where)
     base = source.parent if source else Path.cwd()
     raw = _resolve_paths(dict(raw), base)
     if source is not None:
@@ -381,63 +308,6 @@ def parse_params(raw: dict, *, source: Path | None = None, check_files: bool = T
         if missing:
             raise ParamsError(f"{where}: missing data files\n" + "\n".join(missing))
     return params
-
-
-MAX_YAML_BYTES = 1 << 20
-"""A params file is a page of settings: larger files are refused before parsing."""
-MAX_YAML_DEPTH = 12
-"""Deepest nesting of mappings and lists allowed (params need four levels)."""
-
-
-def _check_yaml_shape(text: str, path: Path) -> None:
-    """Refuse aliases (YAML bombs) and deep nesting, from the event stream (no recursion)."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            mark = event.start_mark
-            raise ParamsError(
-                f"{path}: line {mark.line + 1}, column {mark.column + 1}: YAML anchors and "
-                "aliases (&name / *name) are not allowed in a params file; write the values "
-                "out")
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
-                mark = event.start_mark
-                raise ParamsError(
-                    f"{path}: line {mark.line + 1}, column {mark.column + 1}: nested more "
-                    f"than {MAX_YAML_DEPTH} levels deep; a params file needs at most four "
-                    "(see params/README.md)")
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-
-
-def read_yaml(path: Path) -> object:
-    """Parse a params YAML safely: size, encoding, syntax, aliases and depth checked.
-
-    Raises
-    ------
-    ParamsError
-        Naming the file (and line, column) and what to do.
-    """
-    try:
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise ParamsError(f"{path}: {size:,} bytes; a params file is at most "
-                              f"{MAX_YAML_BYTES:,} bytes (is this the right file?)")
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ParamsError(f"{path}: not UTF-8 text; save the YAML as UTF-8") from None
-    except OSError as exc:
-        raise ParamsError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        _check_yaml_shape(text, path)
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{at}; fix the syntax and retry") from None
-    except RecursionError:  # pragma: no cover - the depth check comes first
-        raise ParamsError(f"{path}: nested too deeply") from None
 
 
 def load_params(path: str | Path, *, check_files: bool = True) -> DealParams:
