@@ -269,3 +269,16 @@ def test_leftover_staging_folders_are_cleaned_by_the_next_run(target):
     assert main(["ingest", str(params)]) == 0
     assert not ours.exists() and not previous.exists()
     assert (foreign / "keep.txt").is_file()
+
+
+def test_a_batch_target_with_a_different_key_fails_with_the_reason(tmp_path):
+    """The batch job of a target whose dataset was made with another key: failed, named."""
+    from _brief_fixtures import write_target
+    from valuation.batch import brief_job
+
+    params = write_target(tmp_path, "keyed", n=50, replicates=2)
+    (tmp_path / "deal.key").write_text(os.urandom(32).hex())  # the key was swapped
+    outcome = brief_job(str(params), str(tmp_path / "outputs"))
+    assert not outcome["ok"]
+    assert "fingerprint" in outcome["error"]
+    assert not (tmp_path / "outputs" / "keyed").exists()
