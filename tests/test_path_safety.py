@@ -254,8 +254,14 @@ def test_handover_never_replaces_an_unmarked_folder_but_replaces_its_own(repo, c
     assert tree_hash(repo.parent) == before
     (package / "contract.pdf").unlink()
     package.rmdir()
+    before = tree_hash(repo.parent)
     assert main(["handover", str(params)]) == 0
     assert (package / ".valuation-folder.json").is_file()
+    after = tree_hash(repo.parent)
+    changed = {p for p in set(before) | set(after) if before.get(p) != after.get(p)}
+    # personal data only under handover_dir; elsewhere only the log and its head changed
+    assert all(p.startswith("handover") or p.startswith("repo/work/logs/t1.jsonl")
+               or p == "repo/work/logs" for p in changed), changed
     assert main(["handover", str(params)]) == 0  # its own package: replaced
     assert (package / "bag" / "bagit.txt").is_file()
     assert not list(package.parent.glob(".previous-*"))
