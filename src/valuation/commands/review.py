@@ -73,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``valuation review``; returns the exit code (0)."""
     params = load_params(args.params, check_files=False)
     lang = args.lang or params.report.lang
-    from valuation.analysis import check_dataset
+    from valuation.analysis import AnalysisFiles, check_dataset
     from valuation.privacy.keys import load_key
 
+    AnalysisFiles(params)  # no dataset: says to run ingest (before asking for the key)
     check_dataset(params, load_key(params))  # logged, intact, made with this key
     report = review(load_analysis(params), params)  # says to run ingest when missing
     print(format_checks(report, lang))
