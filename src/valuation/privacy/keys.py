@@ -14,7 +14,7 @@ appears in a message, log or output.
 A key file (given or demo) readable or writable by group or others is refused, as ssh does
 with a private key (:class:`~valuation.errors.KeyPermissionError`: ``chmod 600 <path>``).
 The dataset, its work-folder marker and every log entry record the key's *fingerprint*
-(:func:`key_fingerprint`: 16 hex characters of an HMAC of a fixed label, never the key), so
+(:func:`key_fingerprint`: 16 letters from an HMAC of a fixed label, never the key), so
 a run with another key on an existing dataset is refused (:func:`check_fingerprint`).
 """
 
@@ -50,18 +50,26 @@ FINGERPRINT_LABEL = b"valuation deal key fingerprint v1"
 """The fixed message whose HMAC under the key is the key's fingerprint."""
 
 
+_HEX_AS_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
 def key_fingerprint(key: bytes) -> str:
-    """The public fingerprint of a deal key: 16 hex characters of HMAC-SHA256(key, label).
+    """The public fingerprint of a deal key: the first 16 hex digits of
+    HMAC-SHA256(key, :data:`FINGERPRINT_LABEL`), written with the letters a-p.
 
     It identifies a key (two datasets made with the same key share it) without revealing
-    anything about the key or the tokens it makes.
+    anything about the key or the tokens it makes. Letters instead of hex digits: a
+    fingerprint holds no run of digits, so no detector can ever take it for a phone or ID
+    number in a log entry or a scanned file.
 
     Examples
     --------
-    >>> len(key_fingerprint(bytes(32)))
-    16
+    >>> fingerprint = key_fingerprint(bytes(32))
+    >>> len(fingerprint), fingerprint.isalpha()
+    (16, True)
     """
-    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+    digest = hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+    return digest.translate(_HEX_AS_LETTERS)
 
 
 def check_fingerprint(recorded: str | None, key: bytes, *, where: str) -> None:
