@@ -265,3 +265,55 @@ def test_handover_never_replaces_an_unmarked_folder_but_replaces_its_own(repo, c
     assert main(["handover", str(params)]) == 0  # its own package: replaced
     assert (package / "bag" / "bagit.txt").is_file()
     assert not list(package.parent.glob(".previous-*"))
+
+
+# ---------------------------------------------------------------------------------------
+# property: any spelling of a protected folder is refused
+# ---------------------------------------------------------------------------------------
+def _spellings():
+    from hypothesis import strategies as st
+
+    steps = st.lists(st.sampled_from([".", "x/..", "y/z/../..", ""]), max_size=4)
+    return st.tuples(st.sampled_from(["", "data", "params", f"data/{TARGET}", "work/logs"]),
+                     steps, st.booleans(), st.lists(st.booleans(), max_size=40),
+                     st.sampled_from(["", "sub", "sub/deeper"]))
+
+
+def test_any_spelling_of_a_protected_folder_is_refused(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+
+    from valuation.params import parse_params
+
+    root = tmp_path_factory.mktemp("prop") / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "data" / TARGET).mkdir(parents=True)
+    for name in ("customers.csv", "orders.csv"):
+        (root / "data" / TARGET / name).write_text("x\n")
+    (root / "params").mkdir()
+    (root / "work" / "logs").mkdir(parents=True)
+    source = root / "params" / f"{TARGET}.yaml"
+    base = {"target": TARGET, "name": "T", "as_of": "2025-06-30",
+            "calibration_end": "2024-12-31",
+            "data": {"files": {"customers": f"../data/{TARGET}/customers.csv",
+                               "orders": f"../data/{TARGET}/orders.csv"}},
+            "economics": {"gross_margin": 0.6, "annual_discount_rate": 0.12},
+            "deal": {"side": "buyer"}}
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_spellings())
+    def check(spelling):
+        where, steps, relative, flips, below = spelling
+        parts = [p for p in where.split("/") if p]
+        text = str(root) if not relative else ".."
+        for index, part in enumerate(parts):
+            text += "/" + (steps[index] + "/" if index < len(steps) and steps[index] else "") + part
+        text += ("/" + below) if below else ""
+        text = "".join(c.swapcase() if i < len(flips) and flips[i] and i >= len(str(root)) else c
+                       for i, c in enumerate(text)) + ("/" if relative else "")
+        params = parse_params({**base, "paths": {"handover_dir": text}}, source=source,
+                              check_files=False)
+        with pytest.raises(UnsafePathError):
+            check_paths(params, ("handover_dir",))
+
+    check()
