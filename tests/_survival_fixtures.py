@@ -36,9 +36,14 @@ def synthetic_tables(
     as_of: pd.Timestamp = AS_OF,
     years: float = 3.0,
     event_every: int = 7,
+    log_hazard_ratios: dict[str, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Analysis tables (token-only columns) with a Weibull PH churn process."""
+    """Analysis tables (token-only columns) with a Weibull PH churn process.
+
+    ``log_hazard_ratios`` replaces :data:`TRUE_LOG_HR` (e.g. all zero: no covariate effect).
+    """
     rng = np.random.default_rng(seed)
+    hr = dict(TRUE_LOG_HR if log_hazard_ratios is None else log_hazard_ratios)
     tokens = pd.Index([f"c{i:05d}" for i in range(n)])
     start = as_of - pd.Timedelta(days=int(years * 365))
     signup = start + pd.to_timedelta(rng.integers(0, int(years * 365) - 30, n), unit="D")
@@ -50,11 +55,11 @@ def synthetic_tables(
     city_tier = rng.choice(["tier1", "tier2", "other"], n)
 
     linear = (
-        TRUE_LOG_HR["channel[offline]"] * (channel == "offline")
-        + TRUE_LOG_HR["channel[wechat]"] * (channel == "wechat")
-        + TRUE_LOG_HR["category[data]"] * (category == "data")
-        + TRUE_LOG_HR["first_order_value"] * first_value / 10000.0
-        + TRUE_LOG_HR["minor"] * minor
+        hr["channel[offline]"] * (channel == "offline")
+        + hr["channel[wechat]"] * (channel == "wechat")
+        + hr["category[data]"] * (category == "data")
+        + hr["first_order_value"] * first_value / 10000.0
+        + hr["minor"] * minor
     )
     # Weibull PH: S(t|x) = exp(-(t/scale)^shape * exp(linear))
     u = rng.random(n)

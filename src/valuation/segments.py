@@ -171,7 +171,7 @@ def churn_features(
     features["mean_order_value"] = table["revenue"] / table["n_orders"]
     features["first_order_value"] = table["first_order_value"]
     features["tenure_days"] = (cut - table["first_purchase"]).dt.days.astype("float64")
-    features["active_span_days"] = table["duration"].astype("float64")
+    features["active_span_days"] = table["span_days"].astype("float64")  # first to last seen
     features["days_since_last_order"] = (
         (cut - last_order.reindex(table.index)).dt.days.astype("float64")
     )

@@ -2,39 +2,92 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma
+from scipy.special import betaln, digamma, expit, ndtri
 
 from valuation.errors import ModelError, ModelInputError
 from valuation.models._mle import FittedMixin, as_array, maximize_likelihood
 
 
-def sbg_loglik(params: np.ndarray, survivors: np.ndarray) -> tuple[float, np.ndarray]:
-    """sBG log-likelihood of a cohort's survivor counts and its gradient w.r.t. (alpha, beta).
+def sbg_loglik_counts(
+    params: np.ndarray, lost: np.ndarray, censored: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """sBG log-likelihood of right-censored lifetimes and its gradient w.r.t. (alpha, beta).
 
-    ``survivors[t]`` are active at the start of period t; those lost in period t are
-    ``survivors[t-1] - survivors[t]`` with ``P(T = t) = B(alpha+1, beta+t-1) / B(alpha, beta)``;
-    the last count is right-censored with ``S(n) = B(alpha, beta+n) / B(alpha, beta)``.
+    ``lost[t - 1]`` customers (or weights) churned in period ``t`` (t = 1..K), with
+    ``P(T = t) = B(alpha + 1, beta + t - 1) / B(alpha, beta)``; ``censored[c]`` were still
+    active after ``c`` periods when observation ended (c = 0..K), with
+    ``S(c) = B(alpha, beta + c) / B(alpha, beta)``. Cohorts of different ages enter with
+    their own censoring period: each member counts for the periods it could be observed.
     """
     alpha, beta = (float(v) for v in params)
-    n = len(survivors) - 1
-    t = np.arange(1, n + 1)
-    lost = survivors[:-1] - survivors[1:]
+    lost = np.asarray(lost, dtype=float)
+    censored = np.asarray(censored, dtype=float)
+    t = np.arange(1, len(lost) + 1, dtype=float)
+    c = np.arange(len(censored), dtype=float)
     base = betaln(alpha, beta)
     log_p = betaln(alpha + 1, beta + t - 1) - base
-    log_s = betaln(alpha, beta + n) - base
-    ll = float(np.dot(lost, log_p) + survivors[-1] * log_s)
+    log_s = betaln(alpha, beta + c) - base
+    ll = float(np.dot(lost, log_p) + np.dot(censored, log_s))
     d_base_a = digamma(alpha) - digamma(alpha + beta)
     d_base_b = digamma(beta) - digamma(alpha + beta)
     dp_a = digamma(alpha + 1) - digamma(alpha + beta + t) - d_base_a
     dp_b = digamma(beta + t - 1) - digamma(alpha + beta + t) - d_base_b
-    ds_a = digamma(alpha) - digamma(alpha + beta + n) - d_base_a
-    ds_b = digamma(beta + n) - digamma(alpha + beta + n) - d_base_b
-    grad = np.array(
-        [np.dot(lost, dp_a) + survivors[-1] * ds_a, np.dot(lost, dp_b) + survivors[-1] * ds_b]
-    )
+    ds_a = digamma(alpha) - digamma(alpha + beta + c) - d_base_a
+    ds_b = digamma(beta + c) - digamma(alpha + beta + c) - d_base_b
+    grad = np.array([np.dot(lost, dp_a) + np.dot(censored, ds_a),
+                     np.dot(lost, dp_b) + np.dot(censored, ds_b)])
     return ll, grad
+
+
+def survivor_counts(survivors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(lost, censored)`` of one cohort's survivor curve: the last count is censored."""
+    survivors = np.asarray(survivors, dtype=float)
+    censored = np.zeros(len(survivors))
+    censored[-1] = survivors[-1]
+    return survivors[:-1] - survivors[1:], censored
+
+
+def sbg_loglik(params: np.ndarray, survivors: np.ndarray) -> tuple[float, np.ndarray]:
+    """sBG log-likelihood of one cohort's survivor counts and its gradient (Fader & Hardie
+    2007): ``survivors[t]`` active at the start of period t, the last count right-censored.
+    """
+    return sbg_loglik_counts(params, *survivor_counts(survivors))
+
+
+def member_counts(
+    renewals: object, observed: object, sample_weight: object | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(lost, censored)`` from per-member renewal records.
+
+    A member observed for ``o`` renewal decisions who made ``r`` renewals churned in period
+    ``r + 1`` when ``r < o``; otherwise it is right-censored after ``o`` periods.
+    """
+    r = np.asarray(renewals, dtype=float).reshape(-1)
+    o = np.asarray(observed, dtype=float).reshape(-1)
+    w = np.ones(len(r)) if sample_weight is None else np.asarray(sample_weight, float).reshape(-1)
+    if not len(r) == len(o) == len(w):
+        raise ModelInputError("renewals, observed and sample_weight must have the same length.")
+    if len(r) == 0:
+        raise ModelInputError("no members to fit the sBG on.")
+    bad = ~np.isfinite(r) | ~np.isfinite(o) | (r < 0) | (o < 0) | (r != np.round(r)) \
+        | (o != np.round(o)) | (r > o)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise ModelInputError(
+            f"renewal records at row(s) {rows}: renewals and observed decisions must be whole "
+            "numbers >= 0 with renewals <= observed decisions."
+        )
+    if np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise ModelInputError("sample_weight must be finite and >= 0.")
+    top = int(o.max())
+    churned = r < o
+    lost = np.bincount((r[churned]).astype(int), weights=w[churned], minlength=top)[:top]
+    censored = np.bincount(o[~churned].astype(int), weights=w[~churned], minlength=top + 1)
+    return lost, censored
 
 
 class ShiftedBetaGeometric(FittedMixin):
@@ -47,6 +100,13 @@ class ShiftedBetaGeometric(FittedMixin):
     29(1), 85-93. Each customer churns at the end of a period with probability
     theta ~ Beta(alpha, beta).
 
+    Fit on one cohort's survivor curve (:meth:`fit`, the paper's setting), on cohorts of
+    different ages (:meth:`fit_cohorts`), or on per-member renewal records
+    (:meth:`fit_members`): in the last two, each customer counts for the periods it could be
+    observed and is right-censored at the end, so young cohorts add no information about
+    late periods (pooling every member into one cohort observed throughout would overstate
+    the information and understate the standard errors).
+
     Attributes
     ----------
     params_ : Series (alpha, beta); standard_errors_; log_likelihood_; hessian_
@@ -58,12 +118,13 @@ class ShiftedBetaGeometric(FittedMixin):
         self.initial_params = initial_params
 
     def fit(self, survivors: object) -> ShiftedBetaGeometric:
-        """Fit on survivor counts: ``survivors[t]`` active at the start of period t.
+        """Fit on one cohort's survivor counts: ``survivors[t]`` active at the start of t.
 
         Parameters
         ----------
         survivors : array-like
             ``survivors[0]`` is the cohort size; non-increasing, at least two periods.
+            For cohorts of different ages use :meth:`fit_cohorts` or :meth:`fit_members`.
         """
         counts, _ = as_array(survivors, "survivors")
         if len(counts) < 3:
@@ -78,18 +139,109 @@ class ShiftedBetaGeometric(FittedMixin):
             )
         if counts[0] <= 0:
             raise ModelInputError("survivors[0] (the cohort size) must be > 0.")
-        start = np.array([1.0, 1.0]) if self.initial_params is None else np.asarray(self.initial_params, float)
+        return self._fit_counts(*survivor_counts(counts),
+                                context=f"cohort of {counts[0]:.0f}, {len(counts) - 1} periods.")
+
+    def fit_cohorts(self, cohorts: Sequence[object]) -> ShiftedBetaGeometric:
+        """Fit on several cohorts of different ages (e.g. one per signup year).
+
+        Parameters
+        ----------
+        cohorts : sequence of array-like
+            One survivor curve per cohort (``survivors[t]`` active at the start of period t,
+            non-increasing); a cohort observed for ``T`` periods has ``T + 1`` counts and its
+            last count is right-censored after ``T`` periods.
+        """
+        lost_parts, censored_parts = [], []
+        for i, curve in enumerate(cohorts):
+            counts = np.asarray(curve, dtype=float).reshape(-1)
+            if len(counts) < 1 or np.any(~np.isfinite(counts)) or np.any(counts < 0) \
+                    or np.any(np.diff(counts) > 0):
+                raise ModelInputError(
+                    f"cohort {i}: survivor counts must be finite, >= 0 and non-increasing.")
+            lost, censored = survivor_counts(counts)
+            lost_parts.append(lost)
+            censored_parts.append(censored)
+        if not lost_parts:
+            raise ModelInputError("no cohorts to fit the sBG on.")
+        top = max(len(c) for c in censored_parts)
+        lost = np.zeros(top - 1)
+        censored = np.zeros(top)
+        for lo, ce in zip(lost_parts, censored_parts):
+            lost[: len(lo)] += lo
+            censored[: len(ce)] += ce
+        return self._fit_counts(lost, censored, context=f"{len(lost_parts)} cohort(s).")
+
+    def fit_members(self, renewals: object, observed: object,
+                    sample_weight: object | None = None) -> ShiftedBetaGeometric:
+        """Fit on per-member renewal records (each member observed as long as it could be).
+
+        Parameters
+        ----------
+        renewals : array-like of int
+            Renewals each member made (payments - 1).
+        observed : array-like of int
+            Renewal decisions each member could have been seen to make by the cut-off
+            (>= ``renewals``); a member with ``renewals < observed`` churned in period
+            ``renewals + 1``, the others are right-censored after ``observed`` periods.
+        sample_weight : array-like, optional
+            Weight per member (e.g. bootstrap counts).
+        """
+        lost, censored = member_counts(renewals, observed, sample_weight)
+        return self._fit_counts(lost, censored,
+                                context=f"{len(np.asarray(renewals).reshape(-1))} members.")
+
+    def _fit_counts(self, lost: np.ndarray, censored: np.ndarray, *, context: str
+                    ) -> ShiftedBetaGeometric:
+        total = float(lost.sum() + censored.sum())
+        if total <= 0:
+            raise ModelInputError("the sBG needs at least one customer with positive weight.")
+        if lost.sum() <= 0:
+            raise ModelInputError(
+                "nobody churned in the data: the sBG churn rate is not identified "
+                "(no finite maximum-likelihood estimate)."
+            )
+        if censored[1:].sum() + lost[1:].sum() <= 0:
+            raise ModelInputError(
+                "no customer was observed beyond the first period: the sBG's heterogeneity "
+                "is not identified; need customers observed for at least two periods."
+            )
+        start = np.array([1.0, 1.0]) if self.initial_params is None else np.asarray(
+            self.initial_params, float)
+        self.lost_, self.censored_ = lost, censored
         result = maximize_likelihood(
-            lambda p: sbg_loglik(p, counts),
+            lambda p: sbg_loglik_counts(p, lost, censored),
             start,
             self._param_names,
-            total_weight=float(counts[0]),
+            total_weight=total,
             model_name="shifted-beta-geometric",
-            context=f"cohort of {counts[0]:.0f}, {len(counts) - 1} periods.",
+            context=context,
             hessian=False,
         )
         self._store(result)
         return self
+
+    def survival_interval(self, t: object, level: float = 0.95) -> pd.DataFrame:
+        """Delta-method interval of ``S(t)`` on the logit scale, from the parameters' covariance.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``t``: ``survival``, ``lower``, ``upper``.
+        """
+        alpha, beta = self._check_fitted()
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        s = self.survival(t)
+        # d log S / d (alpha, beta), then d logit S = d log S / (1 - S)
+        d_a = digamma(alpha + beta) - digamma(alpha + beta + t)
+        d_b = digamma(beta + t) - digamma(alpha + beta + t) - digamma(beta) + digamma(alpha + beta)
+        jac = np.column_stack([d_a, d_b]) / np.maximum(1.0 - s, 1e-300)[:, None]
+        cov = np.asarray(self.covariance_, dtype=float)
+        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", jac, cov, jac), 0.0))
+        z = float(ndtri(0.5 + level / 2))
+        logit = np.log(s) - np.log1p(-s)
+        return pd.DataFrame({"survival": s, "lower": expit(logit - z * se),
+                             "upper": expit(logit + z * se)}, index=pd.Index(t, name="t"))
 
     def survival(self, t: object) -> np.ndarray:
         """S(t) = B(alpha, beta + t) / B(alpha, beta): share still active at the start of t."""

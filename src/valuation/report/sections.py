@@ -465,7 +465,11 @@ def churn(ctx: BriefContext, survival: pd.DataFrame, model: Any):
     named.index = [T.covariate_label(ctx.figure_lang, str(i)) for i in drivers.index]
     fig_km = ctx.figure(plots.km_curves(curves, style=ctx.style), "km_curves")
     fig_forest = ctx.figure(plots.hazard_forest(named, style=ctx.style), "hazard_forest")
-    significant = drivers.loc[drivers["p"] < 0.05].sort_values("hazard_ratio", ascending=False)
+    md += _data_availability_lines(ctx, drivers)
+    md += ["", ctx.t("drivers_association_note")]
+    # kept: BH-significant, stable in the later cohort, a behaviour (valuation.survival.drivers)
+    kept = drivers["kept"] if "kept" in drivers.columns else drivers["p"] < 0.05
+    significant = drivers.loc[kept.astype(bool)].sort_values("hazard_ratio", ascending=False)
     if significant.empty:
         md += ["", ctx.t("no_drivers")]
         return "\n".join(md), fig_km, fig_forest, None
@@ -476,8 +480,27 @@ def churn(ctx: BriefContext, survival: pd.DataFrame, model: Any):
                zip(significant["hr_lower"], significant["hr_upper"])],
         "p": significant["p"].to_numpy(float),
     })
-    shown = ctx.table(table, decimals={"hazard_ratio": 2}, pvalues=["p"])
+    pvalues = ["p"]
+    if "q" in significant.columns:
+        table["q"] = significant["q"].to_numpy(float)
+        pvalues.append("q")
+    shown = ctx.table(table, decimals={"hazard_ratio": 2}, pvalues=pvalues)
     return "\n".join(md), fig_km, fig_forest, shown
+
+
+def _data_availability_lines(ctx: BriefContext, drivers: pd.DataFrame) -> list[str]:
+    """One sentence per significant missing-data indicator: a data-availability signal."""
+    if not {"kind", "significant"} <= set(drivers.columns):
+        return []
+    signals = drivers.loc[(drivers["kind"] == "data_availability")
+                          & drivers["significant"].astype(bool)]
+    lines = []
+    for name, row in signals.iterrows():
+        lines += ["", ctx.t("data_availability_signal",
+                            covariate=T.covariate_label(ctx.lang, str(name)),
+                            hr=f"{row['hazard_ratio']:.2f}",
+                            ci=f"{row['hr_lower']:.2f} – {row['hr_upper']:.2f}")]
+    return lines
 
 
 # ---------------------------------------------------------------------------------------

@@ -149,10 +149,26 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "km_note": "Curves by acquisition channel; channels with fewer than {n} customers are not drawn.",
         "drivers_sentence": (
             "Hazard ratios above 1 mean faster churn, below 1 longer lifetimes, each against "
-            "the reference level ({reference}). The table lists the drivers that are "
-            "statistically significant (p < 0.05)."
+            "the reference level ({reference}). The forest plot shows every hazard ratio with "
+            "its 95% interval."
         ),
-        "no_drivers": "No driver is statistically significant at the 5% level.",
+        "no_drivers": (
+            "No driver passes both checks: significant after the Benjamini-Hochberg correction "
+            "for testing many hazard ratios at once (q < 0.05) and again significant, in the same "
+            "direction, among the customers who joined later (the out-of-time check)."
+        ),
+        "drivers_association_note": (
+            "The table lists only drivers significant after the Benjamini-Hochberg correction "
+            "(q < 0.05) that hold again among the customers who joined later. These are "
+            "associations in the seller's data, not causes: customers were not assigned to "
+            "channels, courses or scores, so a hazard ratio does not say what would happen if "
+            "the buyer changed them."
+        ),
+        "data_availability_signal": (
+            "{covariate} goes with faster churn (hazard ratio {hr}, 95% interval {ci}). This is a "
+            "data-availability signal, not a behaviour: customers who leave early have fewer "
+            "chances to leave a score, so it is not listed as a driver."
+        ),
         "clv_sentence": (
             "The top 10% of customers carry {top10} of the value; the top 1% carry {top1}."
         ),
@@ -279,9 +295,21 @@ NARRATIVE: dict[str, dict[str, str]] = {
         "km_note": "按获客渠道分组；客户少于 {n} 人的渠道不单独绘制。",
         "drivers_sentence": (
             "风险比大于 1 表示流失更快，小于 1 表示留存更久，均相对于基准组（{reference}）。"
-            "下表仅列出在 5% 水平上显著（p < 0.05）的因素。"
+            "森林图展示每个风险比及其 95% 区间。"
         ),
-        "no_drivers": "在 5% 显著性水平上，没有显著的流失驱动因素。",
+        "no_drivers": (
+            "没有因素同时通过两项检验：经 Benjamini-Hochberg 多重检验校正后显著（q < 0.05），"
+            "并且在较晚加入的客户中再次以相同方向显著（跨时间稳定性检验）。"
+        ),
+        "drivers_association_note": (
+            "下表仅列出经 Benjamini-Hochberg 多重检验校正后显著（q < 0.05）、且在较晚加入的客户中"
+            "依然成立的因素。这些是卖方数据中的相关关系，而非因果关系：客户并非被随机分配到渠道、"
+            "课程或评分，风险比不能说明买方改变这些因素后会发生什么。"
+        ),
+        "data_availability_signal": (
+            "{covariate}与更快流失相关（风险比 {hr}，95% 区间 {ci}）。这是数据可得性信号，"
+            "而非客户行为：较早离开的客户留下评分的机会更少，因此不列为流失驱动因素。"
+        ),
         "clv_sentence": "价值最高的 10% 客户贡献了 {top10} 的价值，最高的 1% 贡献了 {top1}。",
         "bridge_sentence": (
             "估值桥从全部客户的客户资产总额出发，逐项扣减至可转让客户的价值；"
@@ -694,6 +722,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
             "share_of_customers": "Customers affected", "share_of_revenue": "Revenue affected",
             "severity": "Severity", "treatment": "Treatment",
             "covariate": "Driver", "hazard_ratio": "Hazard ratio", "ci": "95% interval", "p": "p-value",
+            "q": "q-value (BH)",
             "tier": "Value tier", "customer_share": "Share of customers", "revenue": "Revenue to date",
             "revenue_share": "Share of revenue", "clv": "CLV", "clv_share": "Share of CLV",
             "mean_clv": "CLV per customer",
@@ -710,6 +739,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
             "share_of_customers": "涉及客户占比", "share_of_revenue": "涉及收入占比",
             "severity": "严重程度", "treatment": "处理方式",
             "covariate": "因素", "hazard_ratio": "风险比", "ci": "95% 置信区间", "p": "p 值",
+            "q": "q 值（BH 校正）",
             "tier": "价值层级", "customer_share": "客户占比", "revenue": "累计收入",
             "revenue_share": "收入占比", "clv": "客户终身价值", "clv_share": "价值占比",
             "mean_clv": "人均客户终身价值",

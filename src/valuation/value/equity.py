@@ -30,12 +30,8 @@ from valuation.tables import COHORTS
 from valuation.value.assumptions import Assumptions
 from valuation.value.fallback import EmpiricalRateStream, purchase_fallback_reason
 from valuation.value.instalments import InstalmentStream, instalment_plans
-from valuation.value.retention import (
-    ResidualRetention,
-    attrition_ratio,
-    customer_lifetimes,
-    last_events,
-)
+from valuation import lifetime
+from valuation.value.retention import ResidualRetention, attrition_ratio, customer_lifetimes
 from valuation.value.streams import (
     PERIODS_PER_YEAR,
     MembershipStream,
@@ -139,8 +135,9 @@ def customer_frame(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp,
     """One row per customer token: cohort flags, segments, activity and trailing revenue.
 
     Columns: ``all``, ``transferable``, ``transferable_contactable``, ``channel``,
-    ``category`` (the category of most net revenue), ``city_tier``, ``active`` (an order or
-    activity event within ``inactivity_days`` before ``as_of``), ``revenue_12m`` (net revenue
+    ``category`` (the category of most net revenue), ``city_tier``, ``active`` (a purchaser
+    not churned under :mod:`valuation.lifetime`: a purchase or activity event within
+    ``inactivity_days`` before ``as_of``), ``revenue_12m`` (net revenue
     in the 12 months up to ``as_of``).
     """
     customers = tables["customers"].drop_duplicates("customer_token").set_index("customer_token")
@@ -154,12 +151,13 @@ def customer_frame(tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp,
     recent = orders.loc[orders["order_date"] > start]
     frame["revenue_12m"] = recent.groupby("customer_token")["net_amount"].sum().reindex(
         frame.index).fillna(0.0)
-    last = orders.groupby("customer_token")["order_date"].max()
-    activity = tables.get("activity")
-    if activity is not None and len(activity):
-        last = pd.concat([last, last_events(activity, as_of)], axis=1).max(axis=1)
-    days = (pd.Timestamp(as_of) - last.reindex(frame.index)).dt.days
-    frame["active"] = (days <= inactivity_days).fillna(False).to_numpy(bool)
+    # active = not churned under the one lifetime definition (valuation.lifetime)
+    try:
+        lives = lifetime.customer_lifetimes(tables, as_of, inactivity_days)
+        churned = lives["event"].reindex(frame.index)
+    except ModelInputError:  # no purchase at all: nobody is active
+        churned = pd.Series(np.nan, index=frame.index)
+    frame["active"] = (churned == 0).fillna(False).to_numpy(bool)
     return frame
 
 

@@ -12,10 +12,15 @@ expected transactions (hence the value) of period ``t`` are multiplied by the ra
 
     a(t) = S'(t) / S(t) = (1 - l) * S(min(t, h)) ** (m - 1).
 
-``S`` comes from a Kaplan-Meier fit (lifelines) of customer lifetimes, with churn defined as
-``inactivity_days`` without an order or activity event before ``as_of``; a customer of age
-``a`` (years since first order) survives ``t`` more years with ``S_KM(a + t) / S_KM(a)``, and
-``S`` is the mean of that over the currently active customers.
+``S`` comes from a Kaplan-Meier fit (lifelines) of the customer lifetimes of
+:mod:`valuation.lifetime` (the one definition shared with the brief's churn section: same
+customers, same durations, same censoring at ``as_of - inactivity_days``, so the churn
+section's 12-month survival and this curve's are the same number). A current customer (not
+churned) is known to have lived ``s`` days (first purchase to last sign of life) and is ``a``
+days old at ``as_of``; it is still a customer ``t`` years on with ``S_KM(a + t) / S_KM(s)``
+(which allows for a customer who left after the last sign of life, not yet confirmed), and
+``S`` is the mean of that over the current customers, taken relative to ``t = 0`` where the
+shock is applied.
 """
 
 from __future__ import annotations
@@ -24,16 +29,14 @@ import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
 
-from valuation.errors import ModelInputError
+from valuation import lifetime
+from valuation.errors import ModelInputError, NotFittedError
 
 DAYS_PER_YEAR = 365.25
 
 
 def last_events(activity: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     """Date of each customer's last activity event on or before ``as_of``.
-
-    Only the two columns needed are touched, and rows are copied only when some event lies
-    after ``as_of`` (the activity table is the largest one).
 
     Returns
     -------
@@ -53,46 +56,35 @@ def customer_lifetimes(
     as_of: pd.Timestamp,
     inactivity_days: int,
 ) -> pd.DataFrame:
-    """Lifetime of every customer with at least one order, for survival analysis.
+    """Lifetime of every customer with a purchase (:mod:`valuation.lifetime`), for retention.
 
     Parameters
     ----------
     orders : DataFrame
-        Analysis orders (``customer_token``, ``order_date``).
+        Analysis orders (``customer_token``, ``order_date``, ``amount``, optional
+        ``refund_amount``; rows already reduced to purchases are fine).
     activity : DataFrame or None
         Analysis activity (``customer_token``, ``event_date``); extends a lifetime.
     as_of : Timestamp
         The valuation date; events after it are ignored.
     inactivity_days : int
-        A customer whose last event is more than this many days before ``as_of`` has churned
-        (at the date of the last event).
+        The churn window.
 
     Returns
     -------
-    DataFrame indexed by ``customer_token`` with ``age_days`` (first order to ``as_of``),
-    ``duration_days`` (first order to last event if churned, else to ``as_of``) and ``churned``.
+    DataFrame indexed by ``customer_token``: the columns of
+    :func:`valuation.lifetime.lifetime_frame` (``duration``, ``event``, ``observable``,
+    ``span_days``, ``age_days``, ...) plus ``churned`` (bool, ``event == 1``) and
+    ``duration_days``: the *exposure* of the customer (first purchase to the last sign of life
+    if churned, else to ``as_of``), used for rates per customer-year; it is not the survival
+    time (``duration``).
     """
-    as_of = pd.Timestamp(as_of)
-    # the two columns as Series (no copy of the table), rows copied only when some are late
-    tokens, dates = orders["customer_token"], orders["order_date"]
-    on_time = (dates <= as_of).to_numpy(bool)
-    if not on_time.all():
-        tokens, dates = tokens[on_time], dates[on_time]
-    if dates.empty:
-        raise ModelInputError("no orders on or before the valuation date: cannot fit retention")
-    grouped = dates.groupby(tokens)
-    first, last = grouped.min(), grouped.max()
-    if activity is not None and len(activity):
-        last_act = last_events(activity, as_of).reindex(last.index)
-        last = pd.concat([last, last_act], axis=1).max(axis=1)
-    age = (as_of - first).dt.days.astype(float)
-    since_last = (as_of - last).dt.days.astype(float)
-    churned = since_last > inactivity_days
-    duration = np.where(churned, (last - first).dt.days.astype(float), age)
-    return pd.DataFrame(
-        {"age_days": age, "duration_days": duration, "churned": churned.to_numpy()},
-        index=first.index,
-    )
+    tables = {"orders": orders, "activity": activity}
+    frame = lifetime.customer_lifetimes(tables, as_of, inactivity_days)
+    frame["churned"] = frame["event"].to_numpy(dtype=bool)
+    frame["duration_days"] = np.where(frame["churned"], frame["span_days"],
+                                      frame["age_days"]).astype(float)
+    return frame
 
 
 class ResidualRetention:
@@ -108,7 +100,8 @@ class ResidualRetention:
         pass
 
     def fit(self, lifetimes: pd.DataFrame) -> "ResidualRetention":
-        """Fit the Kaplan-Meier curve and remember the ages of the active customers.
+        """Fit the Kaplan-Meier curve (observable customers) and remember, for every current
+        (not churned) customer, the known lifetime ``span_days`` and the age ``age_days``.
 
         Parameters
         ----------
@@ -117,20 +110,37 @@ class ResidualRetention:
         """
         if lifetimes.empty:
             raise ModelInputError("no customer lifetimes to fit a retention curve on")
+        observed = lifetime.observable_rows(lifetimes)
+        if observed.empty:
+            raise ModelInputError(
+                "no customer's first purchase is older than the inactivity window: churn "
+                "cannot be confirmed for anyone yet, so no retention curve can be fitted"
+            )
         # a duration of 0 days (churned after a single-day life) is legal for lifelines
         kmf = KaplanMeierFitter().fit(
-            lifetimes["duration_days"].to_numpy(float), lifetimes["churned"].to_numpy(bool)
+            observed["duration"].to_numpy(float), observed["event"].to_numpy(bool)
         )
         self.km_ = kmf
-        active = lifetimes.loc[~lifetimes["churned"], "age_days"]
-        if active.empty:
-            active = lifetimes["age_days"]
-        ages, counts = np.unique(active.to_numpy(float), return_counts=True)
-        self.active_ages_days_ = ages
+        self.n_customers_ = int(len(observed))
+        churned = lifetimes["event"].to_numpy(dtype=bool)
+        current = lifetimes.loc[~churned] if (~churned).any() else lifetimes
+        pairs = current[["span_days", "age_days"]].to_numpy(float)
+        rows, counts = np.unique(pairs, axis=0, return_counts=True)
+        self.active_known_days_ = rows[:, 0]
+        self.active_ages_days_ = rows[:, 1]
         self.active_counts_ = counts
         self.n_active_ = int(counts.sum())
-        self.n_churned_ = int(lifetimes["churned"].sum())
+        self.n_churned_ = int(churned.sum())
         return self
+
+    def lifetime_survival(self, days) -> np.ndarray:
+        """Kaplan-Meier survival of a lifetime at ``days`` (the churn section's curve)."""
+        self._check_fitted()
+        return self._km(np.atleast_1d(np.asarray(days, float)))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "km_"):
+            raise NotFittedError("ResidualRetention is not fitted; call fit(lifetimes) first")
 
     def _km(self, days: np.ndarray) -> np.ndarray:
         sf = self.km_.survival_function_
@@ -151,31 +161,29 @@ class ResidualRetention:
         -------
         ndarray of shape (len(ages_days), len(years))
         """
-        if not hasattr(self, "km_"):
-            from valuation.errors import NotFittedError
-
-            raise NotFittedError("ResidualRetention is not fitted; call fit(lifetimes) first")
+        self._check_fitted()
         ages = np.atleast_1d(np.asarray(ages_days, float))
         t_days = np.atleast_1d(np.asarray(years, float)) * DAYS_PER_YEAR
         s_now = np.maximum(self._km(ages), 1e-12)
         return np.clip(self._km(ages[:, None] + t_days[None, :]) / s_now[:, None], 0.0, 1.0)
 
     def survival(self, years) -> np.ndarray:
-        """Mean probability that an active customer is still a customer ``years`` from now.
+        """Mean probability that a current customer is still a customer ``years`` from now.
+
+        Each current customer is conditioned on what is known: alive up to the last sign of
+        life, ``S_KM(a + t) / S_KM(s)``; so ``survival(0)`` is below 1 by the share of
+        current customers who have in fact already left (churn not yet confirmable).
 
         Parameters
         ----------
         years : array-like of float
             Years after the valuation date (>= 0).
         """
-        if not hasattr(self, "km_"):
-            from valuation.errors import NotFittedError
-
-            raise NotFittedError("ResidualRetention is not fitted; call fit(lifetimes) first")
+        self._check_fitted()
         t_days = np.atleast_1d(np.asarray(years, float)) * DAYS_PER_YEAR
-        s_now = np.maximum(self._km(self.active_ages_days_), 1e-12)
+        s_known = np.maximum(self._km(self.active_known_days_), 1e-12)
         s_later = self._km(self.active_ages_days_[:, None] + t_days[None, :])
-        ratio = np.clip(s_later / s_now[:, None], 0.0, 1.0)
+        ratio = np.clip(s_later / s_known[:, None], 0.0, 1.0)
         return (self.active_counts_ @ ratio) / self.n_active_
 
 
@@ -196,6 +204,8 @@ def attrition_ratio(years, retention: ResidualRetention, one_off_loss: float,
     capped = np.minimum(t, hazard_months / 12.0)
     shock = np.ones_like(capped)
     if hazard_multiplier != 1 and hazard_months > 0:
-        s = np.maximum(retention.survival(capped), 1e-12)
+        # the shock acts from the transfer on: the residual curve relative to t = 0
+        now = max(float(retention.survival([0.0])[0]), 1e-12)
+        s = np.clip(retention.survival(capped) / now, 1e-12, 1.0)
         shock = s ** (hazard_multiplier - 1.0)
     return (1.0 - one_off_loss) * shock

@@ -376,7 +376,11 @@ class MembershipStream:
         model = copy.deepcopy(self.survival_model)
         if warm_start is not None and hasattr(model, "initial_params"):
             model.initial_params = np.asarray(warm_start.survival_model_.params_, float)
-        model.fit(self.survivors_)
+        if hasattr(model, "fit_members"):  # each member censored where its record ends
+            model.fit_members(members["payments"].to_numpy(int) - 1,
+                              members["observed_decisions"].to_numpy(int), w)
+        else:
+            model.fit(self.survivors_)
         self.survival_model_ = model
         return self
 
