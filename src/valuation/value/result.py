@@ -77,6 +77,10 @@ class ValuationResult:
     base : CustomerBase or None
         The fitted customer base behind the numbers (per-customer values and the models).
         In memory only: never part of :meth:`to_json_dict` (it holds per-customer rows).
+    plan : NegotiationPlan or None
+        The negotiation plan (issue 16, :mod:`valuation.value.deal_plan`): the range with
+        the assumptions in it, positions with reasons, what the price implies, the earn-out
+        term sheet, the re-consent scenario and the what-if engine (``plan.revaluer``).
     """
 
     target: str
@@ -104,15 +108,35 @@ class ValuationResult:
     acquisitions: dict | None = None
     expected_active_12m: dict = field(default_factory=dict)
     base: Any = field(default=None, repr=False, compare=False)
+    plan: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.plan is not None and "with_assumptions" not in self.range.columns:
+            joint = self.plan.joint.percentiles
+            self.range = self.range.copy()
+            self.range["with_assumptions"] = joint["with_assumptions"].reindex(
+                self.range.index)
 
     @property
     def notes(self) -> list[str]:
         """Alias of :attr:`method_notes`."""
         return self.method_notes
 
-    def percentile(self, p: int) -> float:
-        """The combined value at percentile ``p`` (one of 5, 10, 25, 40, 50, 60, 75, 90, 95)."""
-        return float(self.range.loc[f"P{p}", "combined"])
+    def percentile(self, p: int, column: str | None = None) -> float:
+        """The headline value at percentile ``p`` (one of 5, 10, 25, 40, 50, 60, 75, 90, 95):
+        model and assumptions combined (``with_assumptions``) when the negotiation plan ran,
+        else the model's ``combined``; ``column`` picks another (e.g. ``combined`` for the
+        model-only range)."""
+        if column is None:
+            column = "with_assumptions" if "with_assumptions" in self.range else "combined"
+        return float(self.range.loc[f"P{p}", column])
+
+    def headline_draws(self) -> np.ndarray:
+        """The draws behind the headline range (combined with the assumptions when the
+        plan ran, else the model replicates)."""
+        if self.plan is not None:
+            return self.plan.joint.draws["total"].to_numpy(float)
+        return self.replicates["combined"].dropna().to_numpy(float)
 
     def to_json_dict(self) -> dict:
         """Aggregates only (no customer token, no per-customer row), JSON-serialisable."""
@@ -136,6 +160,9 @@ class ValuationResult:
                 "point": self.value,
                 "p10": self.percentile(10), "p50": self.percentile(50),
                 "p90": self.percentile(90),
+                "headline": ("model and assumptions combined" if self.plan is not None
+                             else "model only"),
+                "model_only": {f"p{p}": self.percentile(p, "combined") for p in (10, 50, 90)},
                 "percentiles": _records(self.range.rename_axis("percentile")),
                 "histogram": {"counts": hist.tolist(), "edges": edges.tolist()},
             },
@@ -155,6 +182,7 @@ class ValuationResult:
             "expected_active_12m": self.expected_active_12m,
             "models": self.models,
             "method_notes": self.method_notes,
+            "negotiation": self.plan.to_dict() if self.plan is not None else None,
         })
 
     def summary(self, lang: str = "en") -> str:
