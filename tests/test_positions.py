@@ -34,7 +34,7 @@ def inputs(draw, side=None):
         levers=draw(st.sampled_from([None, levers])))
 
 
-SETTINGS = settings(derandomize=True, max_examples=300, deadline=None,
+SETTINGS = settings(derandomize=True, max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 TOL = 1e-6
 
