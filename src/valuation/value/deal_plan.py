@@ -50,6 +50,7 @@ class NegotiationPlan:
     reconsent: ReconsentScenario
     assumptions: pd.DataFrame
     batna: dict
+    methods: dict
     revaluer: Revaluer
 
     def to_dict(self) -> dict:
@@ -61,7 +62,7 @@ class NegotiationPlan:
                 "earn_out_term_sheet": self.term_sheet.to_dict(),
                 "reconsent": self.reconsent.to_dict(),
                 "assumptions": self.assumptions.reset_index().to_dict(orient="records"),
-                "batna": self.batna}
+                "batna": self.batna, "methods": self.methods}
 
 
 def assumption_table(assumptions: Assumptions, joint: JointRange) -> pd.DataFrame:
@@ -87,6 +88,43 @@ def new_customers_12m(base) -> int:
     first = orders.groupby("customer_token", observed=True)["order_date"].min()
     start = pd.Timestamp(base.as_of_) - pd.DateOffset(months=12)
     return int((first > start).sum())
+
+
+def other_methods(base, params, assumptions: Assumptions, inputs: BridgeInputs,
+                  retention: dict) -> dict:
+    """The simple methods a counterparty might quote, for the football field.
+
+    * ``revenue_multiple``: ``deal.revenue_multiple`` x trailing-12-month net revenue of all
+      customers (one number);
+    * ``per_active_customer``: active transferable customers x their trailing-12-month margin
+      per customer x an annuity of the 12-month retention over the horizon at the discount
+      rate, less notification and integration costs; low with the retention after the
+      change of owner, high with the retention the data show.
+    """
+    customers = base.customers_
+    revenue = float(customers["revenue_12m"].sum())
+    active = (customers["transferable"].to_numpy(bool) & customers["active"].to_numpy(bool))
+    n_active = int(active.sum())
+    margin_each = (assumptions.gross_margin * float(customers.loc[active, "revenue_12m"].sum())
+                   / n_active if n_active else 0.0)
+    years = int(np.ceil(assumptions.horizon_years))
+    costs = inputs.notification_cost_per_customer * int(customers["transferable"].sum()) \
+        + inputs.integration_cost
+
+    def annuity(r: float) -> float:
+        step = r / (1 + assumptions.annual_discount_rate)
+        return float(sum(step ** y for y in range(years)))
+
+    low_r, high_r = retention["after_transfer"], retention["observed"]
+    return {
+        "revenue_multiple": {"value": params.deal.revenue_multiple * revenue,
+                             "multiple": params.deal.revenue_multiple, "revenue_12m": revenue},
+        "per_active_customer": {
+            "low": n_active * margin_each * annuity(low_r) - costs,
+            "high": n_active * margin_each * annuity(high_r) - costs,
+            "active_customers": n_active, "margin_per_active_customer": margin_each,
+            "retention_low": low_r, "retention_high": high_r, "years": years},
+    }
 
 
 def _batna(params, active_transferable: int) -> dict:
@@ -172,7 +210,9 @@ def negotiation_plan(base, params, assumptions: Assumptions, inputs: BridgeInput
         cost_per_contact=deal.reconsent.cost_per_contact)
     return NegotiationPlan(joint=joint, positions=plan, implied=implied, term_sheet=sheet,
                            reconsent=reconsent, assumptions=assumption_table(assumptions, joint),
-                           batna=batna, revaluer=revaluer)
+                           batna=batna, methods=other_methods(base, params, assumptions,
+                                                              inputs, retention),
+                           revaluer=revaluer)
 
 
 def with_reconsent(inputs: BridgeInputs, plan: NegotiationPlan) -> BridgeInputs:
@@ -213,3 +253,48 @@ def legacy_zone(plan: NegotiationPlan) -> dict:
                        "and the other side's estimated reservation; bridge with an earn-out "
                        "or instalments")
     return out
+
+
+def what_if(result, *, retention_scale: float = 1.0, counterparty_price: float | None = None,
+            **changes) -> dict:
+    """Value, range and positions of a valuation under changed assumptions, in milliseconds
+    (the exploration notebook's sliders).
+
+    The base is revalued without refitting (:class:`~valuation.value.whatif.Revaluer`); the
+    combined draws keep their spread and move with the base case (a full redraw is
+    :func:`~valuation.value.joint_range.joint_range`); positions are planned again against
+    ``counterparty_price`` (default: the params' price).
+
+    Parameters
+    ----------
+    result : ValuationResult
+        With its plan (``result.plan``).
+    retention_scale : float
+        Churn hazard multiplier over the whole horizon (< 1: better retention).
+    counterparty_price : float, optional
+    **changes
+        Assumptions to change (``gross_margin``, ``horizon_years``, ``one_off_loss``, ...).
+
+    Returns
+    -------
+    dict with ``value``, ``p10``, ``p50``, ``p90``, ``anchor``, ``target``, ``walk_away``,
+    ``zone_exists``, ``acquisitions``.
+    """
+    plan = result.plan
+    revaluer = plan.revaluer
+    new = revaluer.revalue(retention_scale=retention_scale, **changes)
+    draws = plan.joint.draws["total"].to_numpy(float) + (new.transferable - plan.joint.point)
+    acquisitions = new.acquisitions or 0.0
+    old = plan.positions
+    price = counterparty_price if counterparty_price is not None else old.price
+    batna = plan.batna.get("value")
+    positions = plan_positions(PositionInputs(
+        side=old.side, values=draws + acquisitions, standalone=new.standalone + acquisitions,
+        price=price, price_kind=old.price_kind, batna=batna,
+        discount_rate=changes.get("annual_discount_rate",
+                                  revaluer.assumptions.annual_discount_rate)))
+    p10, p50, p90 = np.percentile(draws, [10, 50, 90])
+    return {"value": new.transferable, "p10": float(p10), "p50": float(p50), "p90": float(p90),
+            "acquisitions": new.acquisitions, "anchor": positions.anchor,
+            "target": positions.target, "walk_away": positions.walk_away,
+            "zone_exists": positions.zone["exists"], "price": price}
