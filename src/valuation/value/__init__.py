@@ -200,6 +200,7 @@ def valuate(tables: Mapping[str, pd.DataFrame] | CleanedTables, params, *, quali
     bridge = value_bridge(values, customers, with_reconsent(inputs, plan),
                           quality_score=float(quality.score))
     positions, zone = plan.positions.table(), legacy_zone(plan)
+    notes += plan.method_notes()
     revenue_12m = float(customers["revenue_12m"].sum())
     checks = price_checks(float(positions.loc["target", "price"]), active_trans, revenue_12m,
                           params.deal.revenue_multiple)

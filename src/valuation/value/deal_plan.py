@@ -53,6 +53,25 @@ class NegotiationPlan:
     methods: dict
     revaluer: Revaluer
 
+    def method_notes(self) -> list[str]:
+        """How the headline range and the positions were made (for the method notes)."""
+        joint, pos = self.joint, self.positions
+        laws = ", ".join(f"{k} {v[0]:g}-{v[1]:g} ({joint.distributions.get(k, 'triangular')})"
+                         for k, v in joint.ranges.items())
+        return [
+            f"Headline range: {len(joint.draws)} joint draws of the assumptions ({laws}), "
+            "independent, each revalued without refitting, added to the model's bootstrap + "
+            "parameter replicates; the model-only range (P10 "
+            f"{joint.value_at(10, 'model'):,.0f} / P90 {joint.value_at(90, 'model'):,.0f}) is "
+            "kept beside it. The tornado stays one-at-a-time.",
+            f"Positions ({pos.side}) from a negotiation analysis: our reservation "
+            f"{pos.reservation:,.0f} ({pos.reasons['reservation']['code']}), the other "
+            f"side's estimated reservation {pos.counterparty_reservation:,.0f}, the "
+            f"counterparty's price {pos.price if pos.price is not None else 'none'} "
+            f"({pos.price_kind}); a buyer never offers or aims above an ask, a seller never "
+            "asks below an offer (valuation.value.positions).",
+        ]
+
     def to_dict(self) -> dict:
         """JSON-ready (no per-customer data)."""
         implied = self.implied.reset_index()
@@ -240,7 +259,10 @@ def legacy_zone(plan: NegotiationPlan) -> dict:
            "exists": zone["exists"] if price is not None else None,
            "low": zone["low"] if zone["exists"] else min(pos.anchor, pos.walk_away),
            "high": zone["high"] if zone["exists"] else max(pos.anchor, pos.walk_away),
-           "gap": zone["gap"], "bridging": zone["bridging"],
+           # the gap between the price on the table and our walk-away (the first briefs'
+           # meaning); the gap between the two reservations is ``zone_gap``
+           "gap": abs(price - pos.walk_away) if price is not None else None,
+           "zone_gap": zone["gap"], "bridging": zone["bridging"],
            "asking_percentile": (plan.joint.share_below(price) if price is not None
                                  else None)}
     if price is None:

@@ -29,6 +29,32 @@ def _clean(value):
     return value
 
 
+def _earn_out_line(sheet, eo: dict, lang: str) -> str:
+    """The summary's earn-out line: the term sheet when the negotiation plan ran (no
+    earn-out on a tiny base), else the legacy share-of-price earn-out."""
+    if sheet is None:
+        if lang == "zh":
+            return (f"对赌（earn-out）：价格的 {eo['share']:.0%}（¥{eo['amount']:,.0f}）"
+                    f"取决于转让后 12 个月留存的学员数（预期 {eo['expected_retained']:,.0f} 人）。")
+        return (f"Earn-out: {eo['share']:.0%} of the price (CNY {eo['amount']:,.0f}) contingent "
+                f"on customers retained 12 months after transfer (expected "
+                f"{eo['expected_retained']:,.0f}).")
+    terms = sheet.terms
+    if terms:
+        if lang == "zh":
+            return (f"对赌（earn-out，{sheet.status}）：交割现金 ¥{terms['cash_at_closing']:,.0f}，"
+                    f"留存超过 {terms['threshold']:,.0f} 人后每人 ¥{terms['slope_per_customer']:,.0f}，"
+                    f"上限 ¥{terms['cap']:,.0f}。")
+        return (f"Earn-out ({sheet.status}): cash at closing CNY {terms['cash_at_closing']:,.0f}, "
+                f"then CNY {terms['slope_per_customer']:,.0f} per customer retained above "
+                f"{terms['threshold']:,.0f}, capped at CNY {terms['cap']:,.0f}.")
+    if lang == "zh":
+        return (f"对赌（earn-out）：不提议（{sheet.status}；预期留存 "
+                f"{sheet.expected_retained:,.0f} 人）。")
+    return (f"Earn-out: none ({sheet.status}; {sheet.expected_retained:,.0f} customers expected "
+            "to be retained).")
+
+
 def _records(frame: pd.DataFrame, index_name: str | None = None) -> list[dict]:
     data = frame.reset_index() if index_name or frame.index.name else frame
     return _clean(data.to_dict(orient="records"))
@@ -194,6 +220,7 @@ class ValuationResult:
         top_risk = (str(self.risks[label].iloc[0]) if label in self.risks and len(self.risks)
                     else (self.risks.index[0] if len(self.risks) else "-"))
         eo = self.earn_out
+        sheet = self.plan.term_sheet if self.plan is not None else None
         if lang == "zh":
             side = "买方" if self.side == "buyer" else "卖方"
             lines = [
@@ -203,8 +230,7 @@ class ValuationResult:
                 "控制权变更流失、通知成本（《个人信息保护法》第二十二条）及整合成本后得出。",
                 f"{side}立场：开价 ¥{pos['anchor']:,.0f}，目标 ¥{pos['target']:,.0f}，"
                 f"底线 ¥{pos['walk_away']:,.0f}。",
-                f"对赌（earn-out）：价格的 {eo['share']:.0%}（¥{eo['amount']:,.0f}）"
-                f"取决于转让后 12 个月留存的学员数（预期 {eo['expected_retained']:,.0f} 人）。",
+                _earn_out_line(sheet, eo, "zh"),
                 f"最大风险：{top_risk}。",
             ]
         else:
@@ -216,9 +242,7 @@ class ValuationResult:
                 "notification (PIPL Art. 22) and integration costs.",
                 f"As {self.side}: anchor CNY {pos['anchor']:,.0f}, target "
                 f"{pos['target']:,.0f}, walk away at {pos['walk_away']:,.0f}.",
-                f"Earn-out: {eo['share']:.0%} of the price (CNY {eo['amount']:,.0f}) contingent "
-                f"on customers retained 12 months after transfer (expected "
-                f"{eo['expected_retained']:,.0f}).",
+                _earn_out_line(sheet, eo, "en"),
                 f"Largest risk: {top_risk}.",
             ]
         if self.purchase_fallback_reason:
