@@ -67,10 +67,11 @@ def implied_assumptions(revaluer, price: float | None, *,
     -------
     DataFrame indexed by lever with ``data`` (what the data / params say), ``implied`` (NaN
     when not reachable), ``low``, ``high`` (the searched range), ``status`` (``solved``,
-    ``not_reachable``, ``not_applicable``), ``value_at_low``, ``value_at_high``, ``unit``.
+    ``not_reachable``, ``not_applicable``), ``value_at_low``, ``value_at_high``, ``unit``,
+    ``note`` (e.g. the acquisition cost the acquisitions lever assumed).
     """
     columns = ["data", "implied", "low", "high", "status", "value_at_low", "value_at_high",
-               "unit"]
+               "unit", "note"]
     if price is None:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="lever"))
     a = revaluer.assumptions
@@ -100,16 +101,23 @@ def implied_assumptions(revaluer, price: float | None, *,
     rows["acquisitions_per_year"] = (observed, 0.0, top,
                                      lambda n: total(acquisitions_per_year=n) - price,
                                      "customers")
+    cost = revaluer.acquisitions.cost_per_customer if with_acq else 0.0
+    notes = {"acquisitions_per_year": f"new customers a year for "
+                                      f"{revaluer.acquisitions.years if with_acq else 5:g} "
+                                      f"years at {cost:,.0f} CNY acquisition cost each"
+                                      + ("" if with_acq else " (params give none)"),
+             "retention_12m": "churn hazard scaled over the whole horizon"}
     out = []
     for lever, (data, low, high, fun, unit) in rows.items():
         if fun is None:
             out.append({"lever": lever, "data": data, "implied": np.nan, "low": low,
                         "high": high, "status": "not_applicable", "value_at_low": np.nan,
-                        "value_at_high": np.nan, "unit": unit})
+                        "value_at_high": np.nan, "unit": unit, "note": notes.get(lever, "")})
             continue
         status, root, f_low, f_high = _solve(fun, low, high)
         out.append({"lever": lever, "data": data,
                     "implied": root if root is not None else np.nan, "low": low,
                     "high": high, "status": status, "value_at_low": f_low + price,
-                    "value_at_high": f_high + price, "unit": unit})
+                    "value_at_high": f_high + price, "unit": unit,
+                    "note": notes.get(lever, "")})
     return pd.DataFrame(out, columns=["lever", *columns]).set_index("lever")
