@@ -65,9 +65,19 @@ def test_results_json_holds_consistent_headline_numbers(briefs, lang, side):
     assert list(prices) == sorted(prices, reverse=(side == "seller"))
     assert len(head["top_risks"]) == 3
     bridge = data["valuation"]["bridge"]
-    total = [row for row in bridge if row["kind"] == "total"][0]["amount"]
-    steps = sum(row["amount"] for row in bridge if row["kind"] != "total")
+    at = [row["kind"] for row in bridge].index("total")  # scenarios may follow the total
+    total = bridge[at]["amount"]
+    steps = sum(row["amount"] for row in bridge[:at])
     assert total == pytest.approx(steps, abs=0.05)
+    # issue 16: both ranges, positions with reasons, implied assumptions, the term sheet
+    plan = data["negotiation"]
+    assert head["equity_p10"] < head["equity_p10_model_only"] or \
+        head["equity_p90"] > head["equity_p90_model_only"]
+    assert plan["range"]["model_only"]["p10"] == pytest.approx(head["equity_p10_model_only"])
+    assert {"anchor", "target", "walk_away"} <= set(plan["positions"]["reasons"])
+    assert plan["positions"]["concessions"] and plan["implied_assumptions"]
+    assert plan["earn_out_term_sheet"]["status"] == head["earn_out_status"]
+    assert {"contacted", "net"} <= set(plan["reconsent"])
     assert total == pytest.approx(head["equity_point"], abs=0.5)
     assert data["run"]["timings_s"]["compute"] > 0
 

@@ -101,7 +101,9 @@ def test_result_tables_and_json_hold_aggregates_only(result):
     text = json.dumps(data, ensure_ascii=False, allow_nan=False)
     assert not re.search(r"tok\d{6}", text)
     assert data["value"] == pytest.approx(result.value, abs=0.01)
-    assert data["bridge"][-1]["step"] == "transferable_value"
+    # the re-consent scenario follows the value of the transferable base (issue 16)
+    assert [row["step"] for row in data["bridge"]][-3:] == [
+        "transferable_value", "reconsent_recovery", "value_with_reconsent"]
     assert set(result.tornado.index) == {"annual_discount_rate", "gross_margin", "one_off_loss",
                                          "horizon_years", "inactivity_days"}
     assert result.scenario_grid.shape[0] >= 5 and result.scenario_grid.notna().all().all()

@@ -115,11 +115,54 @@ class AcquisitionParams(_Strict):
     years: float = Field(default=5, gt=0, le=30, description="years of acquisition valued")
 
 
+class BatnaParams(_Strict):
+    """Our best alternative to this deal (issue 16). Give at most one of the two.
+
+    A seller's default alternative is keeping the business (its standalone value, computed);
+    a buyer's is building the base itself: ``build_cost_per_customer`` times the active
+    transferable customers, or a ``value`` given outright.
+    """
+
+    value: float | None = Field(default=None, ge=0, description="our alternative, CNY")
+    build_cost_per_customer: float | None = Field(
+        default=None, gt=0, description="buyer: cost to acquire one customer ourselves, CNY")
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> "BatnaParams":
+        if self.value is not None and self.build_cost_per_customer is not None:
+            raise ValueError("give deal.batna.value or deal.batna.build_cost_per_customer, "
+                             "not both")
+        return self
+
+
+class ReconsentParams(_Strict):
+    """A re-consent campaign for customers who cannot be transferred yet (issue 16)."""
+
+    response_rate: tuple[float, float] = Field(
+        default=(0.10, 0.30), description="[low, high] share of contacted customers who consent")
+    cost_per_contact: float = Field(default=3.0, ge=0, description="CNY per customer contacted")
+
+    @model_validator(mode="after")
+    def _rates(self) -> "ReconsentParams":
+        low, high = self.response_rate
+        if not 0 <= low <= high <= 1:
+            raise ValueError("response_rate must be [low, high] with 0 <= low <= high <= 1")
+        return self
+
+
 class DealTermsParams(_Strict):
-    """The deal: which side we advise, what the counterparty asks, and its costs."""
+    """The deal: which side we advise, the counterparty's price, and its costs."""
 
     side: Literal["buyer", "seller"]
-    asking_price: float | None = Field(default=None, gt=0, le=MAX_MONEY)
+    asking_price: float | None = Field(
+        default=None, gt=0, le=MAX_MONEY, description="old name of counterparty_price (kept for old YAMLs)")
+    counterparty_price: float | None = Field(
+        default=None, gt=0, le=MAX_MONEY, description="the price the other side has put on the table, CNY")
+    counterparty_price_kind: Literal["ask", "offer"] | None = Field(
+        default=None, description="ask: the seller's asking price; offer: a buyer's standing "
+                                  "offer (default: ask when we buy, offer when we sell)")
+    batna: BatnaParams | None = Field(default=None, description="our best alternative")
+    reconsent: ReconsentParams = Field(default_factory=ReconsentParams)
     change_of_owner: ChangeOfOwnerParams = Field(default_factory=ChangeOfOwnerParams)
     notification_cost_per_customer: float = Field(default=1.5, ge=0, le=MAX_MONEY)
     integration_cost: float = Field(default=0.0, ge=0, le=MAX_MONEY)
@@ -130,6 +173,27 @@ class DealTermsParams(_Strict):
     acquisitions: AcquisitionParams | None = Field(
         default=None, description="value future acquisitions too (off by default, labelled when on)"
     )
+
+    @model_validator(mode="after")
+    def _one_price(self) -> "DealTermsParams":
+        if (self.asking_price is not None and self.counterparty_price is not None
+                and self.asking_price != self.counterparty_price):
+            raise ValueError("deal.asking_price and deal.counterparty_price differ: give "
+                             "counterparty_price only (asking_price is its old name)")
+        return self
+
+    @property
+    def price(self) -> float | None:
+        """The counterparty's price (``counterparty_price``, else the old ``asking_price``)."""
+        return self.counterparty_price if self.counterparty_price is not None \
+            else self.asking_price
+
+    @property
+    def price_kind(self) -> str:
+        """``ask`` or ``offer``: as given, else ask when we buy and offer when we sell."""
+        if self.counterparty_price_kind is not None:
+            return self.counterparty_price_kind
+        return "ask" if self.side == "buyer" else "offer"
 
 
 class ChurnParams(_Strict):
@@ -156,6 +220,14 @@ class PrivacyParams(_Strict):
 class UncertaintyParams(_Strict):
     bootstrap_replicates: int = Field(default=200, ge=0, le=10000)
     seed: int = Field(default=20240101, ge=0, lt=2**32, description="numpy seeds are 0..2^32-1")
+    assumption_draws: int = Field(
+        default=400, ge=0, le=100000,
+        description="joint draws of the assumptions over their sensitivity ranges (0: the "
+                    "headline range is the model's only)")
+    assumption_distributions: dict[
+        Literal["annual_discount_rate", "gross_margin", "one_off_loss", "hazard_multiplier",
+                "horizon_years", "inactivity_days"],
+        Literal["triangular", "uniform", "fixed"]] = Field(default_factory=dict)
 
 
 class SensitivityParams(_Strict):
@@ -166,6 +238,7 @@ class SensitivityParams(_Strict):
     one_off_loss: tuple[float, float] = (0.0, 0.30)
     horizon_years: tuple[float, float] = (3, 10)
     inactivity_days: tuple[int, int] = (90, 365)
+    hazard_multiplier: tuple[float, float] | None = None  # default: [1, base + (base - 1)]
 
     @model_validator(mode="after")
     def _ranges_in_bounds(self) -> "SensitivityParams":

@@ -42,6 +42,7 @@ SENSITIVITY_BOUNDS: dict[str, tuple[float, float, bool, bool]] = {
     "one_off_loss": (0.0, 1.0, True, False),
     "horizon_years": (0.0, 50.0, False, True),
     "inactivity_days": (7, 3650, True, True),
+    "hazard_multiplier": (0.0, 10.0, False, True),
 }
 """The domain of each ``sensitivity.*`` range: the same as the parameter it varies."""
 

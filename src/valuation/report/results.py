@@ -47,6 +47,15 @@ HEADLINE_KEYS: tuple[str, ...] = (
     "earn_out_amount",
     "earn_out_expected_retained",
     "top_risks",
+    # issue 16: the negotiation plan
+    "counterparty_price",
+    "counterparty_price_kind",
+    "equity_p10_model_only",
+    "equity_p90_model_only",
+    "reservation_price",
+    "counterparty_reservation_estimate",
+    "agreement_zone_exists",
+    "earn_out_status",
 )
 """The headline numbers every brief reports (``None`` when a stage cannot give one)."""
 

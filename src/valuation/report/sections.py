@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuation import plots
+from valuation import plots, plots_negotiation
 from valuation.errors import ReportError, ValuationError
 from valuation.params import DealParams
+from valuation.report import negotiation
+from valuation.report import negotiation_text as N
 from valuation.report import text as T
 from valuation.report.escape import md_text
 from valuation.report.results import build_results, write_results
@@ -555,24 +557,24 @@ def valuation_section(ctx: BriefContext, result: Any):
     outlook = result.expected_active_12m or {}
     ctx.headline.update(expected_active_12m=outlook.get("all_current_owner"))
     bridge = result.bridge
-    fig_labels = [T.label(ctx.figure_lang, "bridge", s, default=l)
-                  for s, l in zip(bridge["step"], bridge["label"])]
-    steps = pd.DataFrame({"label": fig_labels, "value": bridge["amount"].to_numpy(float)})
-    steps = steps.loc[(bridge["kind"] != "total").to_numpy()]
-    replicates = result.replicates["combined"].dropna().to_numpy(float)
+    fig_labels = [T.label(ctx.figure_lang, "bridge", s, default=N.bridge_label(
+        ctx.figure_lang, s, l)) for s, l in zip(bridge["step"], bridge["label"])]
+    replicates = result.headline_draws()  # model and assumptions combined (issue 16)
     tornado = result.tornado.reset_index().rename(
         columns={"value_low": "low_value", "value_high": "high_value"})
     tornado["parameter"] = [_assumption_label(ctx.figure_lang, a, l)
                             for a, l in zip(tornado["assumption"], tornado["label"])]
     figs = [
-        ctx.figure(plots.value_bridge(steps, style=ctx.style), "value_bridge"),
+        # drawn from the bridge table's own rows: the figure equals the table (issue 16)
+        ctx.figure(plots_negotiation.bridge_figure(bridge, fig_labels, style=ctx.style),
+                   "value_bridge"),
         ctx.figure(plots.value_range(replicates, point=result.value,
-                                     asking_price=ctx.params.deal.asking_price,
+                                     asking_price=ctx.params.deal.price,
                                      style=ctx.style), "value_range"),
         ctx.figure(plots.tornado(tornado, base=result.value, style=ctx.style), "tornado"),
     ]
     table = pd.DataFrame({
-        "step": [T.label(ctx.lang, "bridge", s, default=l)
+        "step": [T.label(ctx.lang, "bridge", s, default=N.bridge_label(ctx.lang, s, l))
                  for s, l in zip(bridge["step"], bridge["label"])],
         "amount": bridge["amount"].to_numpy(float),
     })
@@ -584,12 +586,12 @@ def valuation_section(ctx: BriefContext, result: Any):
 
 def _asking_text(ctx: BriefContext, result: Any) -> str:
     """The asking-price sentence: where it sits against our range and the agreement zone."""
-    asking = ctx.params.deal.asking_price
+    asking = ctx.params.deal.price
     if asking is None:
         return ctx.t("no_asking")
     side = ctx.params.deal.side
     p10, p50, p90 = (result.percentile(q) for q in (10, 50, 90))
-    values = result.replicates["combined"].dropna().to_numpy(float)
+    values = result.headline_draws()
     # a multiple of a negative or zero median means nothing: then it is left out
     ratio = ctx.t("asking_ratio", ratio=asking / p50) if p50 > 0 else ""
     if asking > (values.max() if len(values) else p90):
@@ -663,13 +665,14 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
     ctx.headline.update(
         equity_point=result.value, equity_p10=p10, equity_p50=p50, equity_p90=p90,
         anchor_price=anchor, target_price=target, walk_away_price=walk,
-        asking_price=ctx.params.deal.asking_price, price_per_active_customer=per_active,
+        asking_price=ctx.params.deal.price, price_per_active_customer=per_active,
         revenue_multiple_price=multiple_price,
         earn_out_amount=_num(earn.get("amount")),
         earn_out_expected_retained=_num(earn.get("expected_retained",
                                                  scenarios.get("expected", {}).get("retained_customers"))),
         top_risks=[{"risk": r["risk"], "name": r["name"], "effect": r["effect"]} for r in risks],
     )
+    ctx.headline.update(negotiation.headline(result))  # issue 16: the plan's numbers
     side = ctx.t(f"side_{ctx.params.deal.side}")
     lines = [ctx.heading("executive_summary"),
              ctx.t("range_sentence", p10=ctx.money(p10), p50=ctx.money(p50),
@@ -687,6 +690,9 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
                                effect=ctx.money(r["effect"]),
                                explanation=md_text(r["explanation"])).strip()
               for i, r in enumerate(risks, 1)]
+    if result.plan is not None:  # the earn-out term sheet of issue 16
+        lines += ["", negotiation.earn_out_block(ctx, result.plan)[0]]
+        return "\n".join(lines)
     lines += ["", f"### {ctx.t('earn_out_heading')}", "",
               ctx.t("earn_out_sentence", share=ctx.share(earn.get("share")),
                     amount=ctx.money(earn.get("amount")),

@@ -12,7 +12,11 @@ membership revenue per period, and the stream protocol), :mod:`~valuation.value.
 :mod:`~valuation.value.bridge`, :mod:`~valuation.value.newton` (one-step bootstrap refits),
 :mod:`~valuation.value.uncertainty`, :mod:`~valuation.value.sensitivity`,
 :mod:`~valuation.value.acquisitions` (optional future acquisitions),
-:mod:`~valuation.value.negotiation`, :mod:`~valuation.value.result`.
+:mod:`~valuation.value.negotiation`, :mod:`~valuation.value.result`; issue 16:
+:mod:`~valuation.value.whatif` (revaluation without refit), :mod:`~valuation.value.joint_range`
+(the range with the assumptions in it), :mod:`~valuation.value.positions`,
+:mod:`~valuation.value.implied`, :mod:`~valuation.value.earnout`,
+:mod:`~valuation.value.reconsent`, :mod:`~valuation.value.deal_plan` (all of them together).
 """
 
 from __future__ import annotations
@@ -27,14 +31,9 @@ import pandas as pd
 from valuation.value.acquisitions import AcquisitionValue, acquisition_value
 from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS, Assumptions
 from valuation.value.bridge import BridgeInputs, bridge_amounts, value_bridge
+from valuation.value.deal_plan import legacy_zone, negotiation_plan, with_reconsent
 from valuation.value.equity import STREAM_COLUMNS, CustomerBase, cohort_equity
-from valuation.value.negotiation import (
-    agreement_zone,
-    earn_out,
-    main_risks,
-    price_checks,
-    price_positions,
-)
+from valuation.value.negotiation import earn_out, main_risks, price_checks
 from valuation.value.result import ValuationResult
 from valuation.value.retention import attrition_ratio
 from valuation.value.sensitivity import (
@@ -46,6 +45,7 @@ from valuation.value.sensitivity import (
     transferable_value,
 )
 from valuation.value.uncertainty import UncertaintyResult, bootstrap_value
+from valuation.value.whatif import Revaluer
 
 if TYPE_CHECKING:
     from valuation.quality import CleanedTables
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AcquisitionValue", "Assumptions", "BridgeInputs", "CustomerBase", "UncertaintyResult",
     "ValuationResult", "acquisition_value", "bootstrap_value", "bridge_amounts",
-    "cohort_equity", "valuate", "value_bridge",
+    "cohort_equity", "valuate", "value_bridge", "Revaluer",
 ]
 
 
@@ -191,9 +191,16 @@ def valuate(tables: Mapping[str, pd.DataFrame] | CleanedTables, params, *, quali
     top, segments = concentration(per_customer, customers,
                                   min_cell_size=params.privacy.min_cell_size)
 
-    positions = price_positions(unc, params.deal.side)
-    zone = agreement_zone(positions, params.deal.side, params.deal.asking_price, unc)
     active_trans = int((transferable & customers["active"].to_numpy(bool)).sum())
+    at_risk = base.retention(assumptions.inactivity_days).km_.event_table["at_risk"]
+    n_eff = float(at_risk.loc[at_risk.index <= 365.25].iloc[-1]) if len(at_risk) else 2.0
+    # issue 16: combined range, positions from a negotiation analysis, earn-out terms
+    plan = negotiation_plan(base, params, assumptions, existing, unc, torn,
+                            active_transferable=active_trans, effective_size=n_eff)
+    bridge = value_bridge(values, customers, with_reconsent(inputs, plan),
+                          quality_score=float(quality.score))
+    positions, zone = plan.positions.table(), legacy_zone(plan)
+    notes += plan.method_notes()
     revenue_12m = float(customers["revenue_12m"].sum())
     checks = price_checks(float(positions.loc["target", "price"]), active_trans, revenue_12m,
                           params.deal.revenue_multiple)
@@ -201,8 +208,6 @@ def valuate(tables: Mapping[str, pd.DataFrame] | CleanedTables, params, *, quali
     s12 = float(retention.survival([1.0])[0])
     shock12 = float(attrition_ratio([1.0], retention, assumptions.one_off_loss,
                                     assumptions.hazard_multiplier, assumptions.hazard_months)[0])
-    at_risk = retention.km_.event_table["at_risk"]
-    n_eff = float(at_risk.loc[at_risk.index <= 365.25].iloc[-1]) if len(at_risk) else 2.0
     eo = earn_out(float(positions.loc["target", "price"]), params.deal.earn_out_share,
                   active_trans, s12 * shock12, n_eff, seed=params.uncertainty.seed)
     eo_dict = eo.to_dict()
@@ -240,5 +245,5 @@ def valuate(tables: Mapping[str, pd.DataFrame] | CleanedTables, params, *, quali
                        if acquisitions_value is not None else None)),
         expected_active_12m=_expected_active(base, assumptions, active_trans,
                                              eo_dict["expected_retained"]),
-        base=base,
+        base=base, plan=plan,
     )

@@ -13,8 +13,15 @@ Steps, each with an amount (CNY, signed) and an explanation:
    and contact) times the transferable customers;
 6. integration cost;
 7. the value of the transferable base (existing customers) = the sum of the steps above;
-8. optional, AFTER that total and never mixed into it: future acquisitions (off by default;
-   labelled as an assumption when on) and the value including them.
+8. optional, AFTER that total and never mixed into it: a re-consent campaign for the
+   customers who cannot be transferred yet (kind ``scenario``, net of its cost,
+   :mod:`valuation.value.reconsent`) and the value including it;
+9. optional, likewise: future acquisitions (off by default; labelled as an assumption when
+   on) and the transferable value plus them.
+
+With ``show_excluded`` a memo row ``excluded_records`` (kind ``memo``, amount 0) follows the
+gross equity: the records the review excluded (fakes, duplicates merged) are not valued, and
+the row says how many there were.
 
 Amounts are rounded to the cent once, step by step, and each total is the exact sum of the
 rounded steps before it (integer cents), so the bridge adds up exactly.
@@ -47,6 +54,13 @@ class BridgeInputs:
         Value of future acquisitions; ``None`` = off.
     acquisitions_label : str
         Label shown when on.
+    reconsent_value : float or None
+        Net value recovered by a re-consent campaign (a scenario line after the total);
+        ``None`` = no line.
+    reconsent_explanation : str
+        How the re-consent value was computed.
+    show_excluded : bool
+        Add the memo row of the excluded records.
     """
 
     haircut: float = 0.0
@@ -55,6 +69,9 @@ class BridgeInputs:
     excluded_customers: int = 0
     acquisitions_value: float | None = None
     acquisitions_label: str = "future acquisitions (assumption, not existing customers)"
+    reconsent_value: float | None = None
+    reconsent_explanation: str = ""
+    show_excluded: bool = False
 
 
 def bridge_amounts(clv: np.ndarray, clv_transferred: np.ndarray, transferable: np.ndarray,
@@ -84,6 +101,9 @@ def bridge_amounts(clv: np.ndarray, clv_transferred: np.ndarray, transferable: n
         "integration_cost": -inputs.integration_cost,
     }
     steps["final"] = sum(steps.values())
+    if inputs.reconsent_value is not None:
+        steps["reconsent_recovery"] = float(inputs.reconsent_value)
+        steps["with_reconsent"] = steps["final"] + steps["reconsent_recovery"]
     if inputs.acquisitions_value is not None:
         steps["future_acquisitions"] = float(inputs.acquisitions_value)
         steps["with_acquisitions"] = steps["final"] + steps["future_acquisitions"]
@@ -143,16 +163,33 @@ def value_bridge(values: pd.DataFrame, customers: pd.DataFrame, inputs: BridgeIn
     }
     rows = []
     cents_total = 0
+    after = ("final", "future_acquisitions", "with_acquisitions", "reconsent_recovery",
+             "with_reconsent")
     for step, amount in raw.items():
-        if step in ("final", "future_acquisitions", "with_acquisitions"):
+        if step in after:
             continue
         cents = int(np.round(amount * 100))
         cents_total += cents
         label, explanation = text[step]
         kind = "start" if step == "gross_equity" else "adjustment"
         rows.append((step, label, cents / 100, cents, kind, explanation))
+        if step == "gross_equity" and inputs.show_excluded:
+            rows.append(("excluded_records", "Excluded records (not valued)", 0.0, 0, "memo",
+                         f"{inputs.excluded_customers} record(s) the review excluded (fakes, "
+                         "duplicates merged into their original) carry no value: they are "
+                         "not in the gross equity."))
     rows.append(("transferable_value", "Value of the transferable base (existing customers)",
                  cents_total / 100, cents_total, "total", "Sum of all steps above."))
+    if "reconsent_recovery" in raw:
+        cents = int(np.round(raw["reconsent_recovery"] * 100))
+        rows.append(("reconsent_recovery", "Re-consent campaign (scenario, net of its cost)",
+                     cents / 100, cents, "scenario", inputs.reconsent_explanation or
+                     "Customers without transfer consent asked again; value of those who "
+                     "consent less the cost of contacting all of them."))
+        rows.append(("value_with_reconsent", "Value including the re-consent campaign "
+                     "[scenario]", (cents_total + cents) / 100, cents_total + cents,
+                     "total_with_scenario", "Value of the transferable base plus the net "
+                     "value of the re-consent campaign."))
     if "future_acquisitions" in raw:
         cents = int(np.round(raw["future_acquisitions"] * 100))
         label, explanation = text["future_acquisitions"]

@@ -29,6 +29,32 @@ def _clean(value):
     return value
 
 
+def _earn_out_line(sheet, eo: dict, lang: str) -> str:
+    """The summary's earn-out line: the term sheet when the negotiation plan ran (no
+    earn-out on a tiny base), else the legacy share-of-price earn-out."""
+    if sheet is None:
+        if lang == "zh":
+            return (f"对赌（earn-out）：价格的 {eo['share']:.0%}（¥{eo['amount']:,.0f}）"
+                    f"取决于转让后 12 个月留存的学员数（预期 {eo['expected_retained']:,.0f} 人）。")
+        return (f"Earn-out: {eo['share']:.0%} of the price (CNY {eo['amount']:,.0f}) contingent "
+                f"on customers retained 12 months after transfer (expected "
+                f"{eo['expected_retained']:,.0f}).")
+    terms = sheet.terms
+    if terms:
+        if lang == "zh":
+            return (f"对赌（earn-out，{sheet.status}）：交割现金 ¥{terms['cash_at_closing']:,.0f}，"
+                    f"留存超过 {terms['threshold']:,.0f} 人后每人 ¥{terms['slope_per_customer']:,.0f}，"
+                    f"上限 ¥{terms['cap']:,.0f}。")
+        return (f"Earn-out ({sheet.status}): cash at closing CNY {terms['cash_at_closing']:,.0f}, "
+                f"then CNY {terms['slope_per_customer']:,.0f} per customer retained above "
+                f"{terms['threshold']:,.0f}, capped at CNY {terms['cap']:,.0f}.")
+    if lang == "zh":
+        return (f"对赌（earn-out）：不提议（{sheet.status}；预期留存 "
+                f"{sheet.expected_retained:,.0f} 人）。")
+    return (f"Earn-out: none ({sheet.status}; {sheet.expected_retained:,.0f} customers expected "
+            "to be retained).")
+
+
 def _records(frame: pd.DataFrame, index_name: str | None = None) -> list[dict]:
     data = frame.reset_index() if index_name or frame.index.name else frame
     return _clean(data.to_dict(orient="records"))
@@ -77,6 +103,10 @@ class ValuationResult:
     base : CustomerBase or None
         The fitted customer base behind the numbers (per-customer values and the models).
         In memory only: never part of :meth:`to_json_dict` (it holds per-customer rows).
+    plan : NegotiationPlan or None
+        The negotiation plan (issue 16, :mod:`valuation.value.deal_plan`): the range with
+        the assumptions in it, positions with reasons, what the price implies, the earn-out
+        term sheet, the re-consent scenario and the what-if engine (``plan.revaluer``).
     """
 
     target: str
@@ -104,15 +134,35 @@ class ValuationResult:
     acquisitions: dict | None = None
     expected_active_12m: dict = field(default_factory=dict)
     base: Any = field(default=None, repr=False, compare=False)
+    plan: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.plan is not None and "with_assumptions" not in self.range.columns:
+            joint = self.plan.joint.percentiles
+            self.range = self.range.copy()
+            self.range["with_assumptions"] = joint["with_assumptions"].reindex(
+                self.range.index)
 
     @property
     def notes(self) -> list[str]:
         """Alias of :attr:`method_notes`."""
         return self.method_notes
 
-    def percentile(self, p: int) -> float:
-        """The combined value at percentile ``p`` (one of 5, 10, 25, 40, 50, 60, 75, 90, 95)."""
-        return float(self.range.loc[f"P{p}", "combined"])
+    def percentile(self, p: int, column: str | None = None) -> float:
+        """The headline value at percentile ``p`` (one of 5, 10, 25, 40, 50, 60, 75, 90, 95):
+        model and assumptions combined (``with_assumptions``) when the negotiation plan ran,
+        else the model's ``combined``; ``column`` picks another (e.g. ``combined`` for the
+        model-only range)."""
+        if column is None:
+            column = "with_assumptions" if "with_assumptions" in self.range else "combined"
+        return float(self.range.loc[f"P{p}", column])
+
+    def headline_draws(self) -> np.ndarray:
+        """The draws behind the headline range (combined with the assumptions when the
+        plan ran, else the model replicates)."""
+        if self.plan is not None:
+            return self.plan.joint.draws["total"].to_numpy(float)
+        return self.replicates["combined"].dropna().to_numpy(float)
 
     def to_json_dict(self) -> dict:
         """Aggregates only (no customer token, no per-customer row), JSON-serialisable."""
@@ -136,6 +186,9 @@ class ValuationResult:
                 "point": self.value,
                 "p10": self.percentile(10), "p50": self.percentile(50),
                 "p90": self.percentile(90),
+                "headline": ("model and assumptions combined" if self.plan is not None
+                             else "model only"),
+                "model_only": {f"p{p}": self.percentile(p, "combined") for p in (10, 50, 90)},
                 "percentiles": _records(self.range.rename_axis("percentile")),
                 "histogram": {"counts": hist.tolist(), "edges": edges.tolist()},
             },
@@ -155,6 +208,7 @@ class ValuationResult:
             "expected_active_12m": self.expected_active_12m,
             "models": self.models,
             "method_notes": self.method_notes,
+            "negotiation": self.plan.to_dict() if self.plan is not None else None,
         })
 
     def summary(self, lang: str = "en") -> str:
@@ -166,6 +220,7 @@ class ValuationResult:
         top_risk = (str(self.risks[label].iloc[0]) if label in self.risks and len(self.risks)
                     else (self.risks.index[0] if len(self.risks) else "-"))
         eo = self.earn_out
+        sheet = self.plan.term_sheet if self.plan is not None else None
         if lang == "zh":
             side = "买方" if self.side == "buyer" else "卖方"
             lines = [
@@ -175,8 +230,7 @@ class ValuationResult:
                 "控制权变更流失、通知成本（《个人信息保护法》第二十二条）及整合成本后得出。",
                 f"{side}立场：开价 ¥{pos['anchor']:,.0f}，目标 ¥{pos['target']:,.0f}，"
                 f"底线 ¥{pos['walk_away']:,.0f}。",
-                f"对赌（earn-out）：价格的 {eo['share']:.0%}（¥{eo['amount']:,.0f}）"
-                f"取决于转让后 12 个月留存的学员数（预期 {eo['expected_retained']:,.0f} 人）。",
+                _earn_out_line(sheet, eo, "zh"),
                 f"最大风险：{top_risk}。",
             ]
         else:
@@ -188,9 +242,7 @@ class ValuationResult:
                 "notification (PIPL Art. 22) and integration costs.",
                 f"As {self.side}: anchor CNY {pos['anchor']:,.0f}, target "
                 f"{pos['target']:,.0f}, walk away at {pos['walk_away']:,.0f}.",
-                f"Earn-out: {eo['share']:.0%} of the price (CNY {eo['amount']:,.0f}) contingent "
-                f"on customers retained 12 months after transfer (expected "
-                f"{eo['expected_retained']:,.0f}).",
+                _earn_out_line(sheet, eo, "en"),
                 f"Largest risk: {top_risk}.",
             ]
         if self.purchase_fallback_reason:
