@@ -109,13 +109,15 @@ class Revaluer:
 
     # -- the engine --------------------------------------------------------------------------
     def _survival(self, inactivity_days: int, times: np.ndarray) -> np.ndarray:
-        """The residual retention curve at ``times`` (cached: the Kaplan-Meier lookup is
-        the slow part of a small revaluation)."""
+        """The residual retention curve at ``times`` relative to the transfer (``t = 0``), as
+        :func:`~valuation.value.retention.attrition_ratio` takes it (cached: the Kaplan-Meier
+        lookup is the slow part of a small revaluation)."""
         cache = self.__dict__.setdefault("_survival_cache", {})
         key = (int(inactivity_days), times.tobytes())
         if key not in cache:
             retention = self.base.retention(inactivity_days)
-            cache[key] = np.asarray(retention.survival(times), float)
+            now = max(float(retention.survival([0.0])[0]), 1e-12)
+            cache[key] = np.clip(np.asarray(retention.survival(times), float) / now, 0.0, 1.0)
         return cache[key]
 
     def _shock(self, a: Assumptions, mid: np.ndarray) -> np.ndarray:
