@@ -15,7 +15,7 @@ from valuation.batch import TargetSpec, discover_params, run_batch, run_target
 from valuation.batch.outcome import BatchReport, TargetOutcome, exit_reason
 from valuation.batch.receive import receive_outputs
 from valuation.batch.spec import materialize
-from valuation.batch.worker import collect_published, is_published
+from valuation.batch.worker import is_published, sweep_stale_scratch
 from valuation.errors import LeakError, ReportError
 from valuation.params import load_params
 
@@ -120,6 +120,21 @@ def test_a_malformed_key_is_refused_without_showing_it(tmp_path, monkeypatch):
     record = run_target(spec, fake_runner)
     assert not record["ok"] and f"environment variable {KEY_ENV}" in record["error"]
     assert "ab" * 10 not in record["error"]
+
+
+def test_scratch_folders_of_dead_processes_are_swept(tmp_path):
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(target=os.getpid)
+    process.start()
+    process.join()
+    dead = tmp_path / f"{process.pid}-alpha-x1"
+    alive = tmp_path / f"{os.getpid()}-beta-x2"
+    other = tmp_path / "not-a-scratch-folder"
+    for folder in (dead, alive, other):
+        (folder / "out").mkdir(parents=True)
+    assert sweep_stale_scratch(tmp_path) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, other.name])
 
 
 # -- what the client does with them -------------------------------------------------------

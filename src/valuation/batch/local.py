@@ -68,7 +68,7 @@ def run_local(specs: Sequence[TargetSpec], *, workers: int | None, runner: Runne
     context = multiprocessing.get_context("spawn")
     pending = list(enumerate(specs))
     running: dict[Any, tuple[Any, TargetSpec, Path, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="valuation-batch-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="valuation-batch-results-") as scratch:
         try:
             while pending or running:
                 while pending and len(running) < workers:

@@ -2,7 +2,8 @@
 
 :func:`run_target` never raises: whatever goes wrong with one target (params, a missing
 export or key on this host, a model that does not converge, a failing cell) becomes a failed
-record, and the batch goes on. It works in a private scratch folder (deleted afterwards) and
+record, and the batch goes on. It works in a private scratch folder (deleted afterwards; one
+left by a killed process is deleted by the next target on that machine) and
 returns the target's **published** files as bytes: the worker's disk is never assumed to be
 the client's. Only the names in :data:`PUBLISHED_FILES` and figures under ``figures/`` ever
 leave the worker (:func:`collect_published`); the analysis dataset, the work folder and
@@ -162,6 +163,38 @@ def check_key(params: DealParams, host: str) -> None:
                               f"({exc.strerror or type(exc).__name__}). {advice}") from None
 
 
+def scratch_root() -> Path:
+    """This user's folder of per-target scratch folders on this machine (mode 0700)."""
+    root = Path(tempfile.gettempdir()) / f"valuation-batch-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    return root
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_scratch(root: Path) -> list[Path]:
+    """Delete scratch folders left by processes that died (SIGKILL, out of memory).
+
+    A scratch folder is named ``<pid>-<target>-<random>``; it is removed only when no
+    process with that id is alive. Returns the folders removed.
+    """
+    removed = []
+    for folder in root.iterdir():
+        pid, _, _rest = folder.name.partition("-")
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def run_target(spec: TargetSpec, runner: Runner = brief_runner, *,
                worker: str | None = None) -> dict[str, Any]:
     """Run one target on this worker; never raises.
@@ -187,7 +220,9 @@ def run_target(spec: TargetSpec, runner: Runner = brief_runner, *,
                             worker=worker or f"local process {os.getpid()}")
     files: dict[str, bytes] = {}
     started = time.perf_counter()
-    scratch = Path(tempfile.mkdtemp(prefix=f"valuation-batch-{spec.target}-"))
+    root = scratch_root()
+    sweep_stale_scratch(root)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{spec.target}-", dir=root))
     own_yaml = str(scratch / (Path(spec.params_path).name or f"{spec.target}.yaml"))
     try:
         params = materialize(spec, scratch)
