@@ -165,6 +165,7 @@ def test_a_killed_worker_is_retried_once_on_another_worker(client, tmp_path):
     assert "1 retried after a lost worker" in report.summary()
 
 
+@pytest.mark.slow  # two worker restarts (~10 s); the one-kill variant above is in the default suite
 def test_a_target_that_kills_every_worker_fails_after_one_retry(client, tmp_path):
     client.wait_for_workers(2)
     write_fake_target(tmp_path, "alpha")
@@ -177,3 +178,28 @@ def test_a_target_that_kills_every_worker_fails_after_one_retry(client, tmp_path
     assert len(killed.lost) == 2
     assert "workers were lost while running it" in killed.error
     assert "FAILED killed_always" in report.summary()
+
+
+@pytest.mark.slow  # three worker restarts (~20 s)
+def test_the_client_retries_once_when_the_scheduler_gives_up_at_the_first_loss(client, tmp_path):
+    """With ``allowed-failures: 0`` the scheduler raises KilledWorker at once: the client
+    resubmits the target itself, once."""
+
+    def set_allowed_failures(dask_scheduler, value):
+        previous, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, value
+        return previous
+
+    client.wait_for_workers(2)
+    write_fake_target(tmp_path, "killed_once")
+    write_fake_target(tmp_path, "killed_always")
+    previous = client.run_on_scheduler(set_allowed_failures, value=0)
+    try:
+        report = run_batch(discover_params([tmp_path / "params"]), scheduler=client,
+                           out_root=tmp_path / "out", runner=fake_runner, progress=False)
+    finally:
+        client.run_on_scheduler(set_allowed_failures, value=previous)
+    always, once = report.outcomes
+    assert once.ok and once.retried and _attempts(tmp_path, "killed_once") == 2
+    assert not always.ok and _attempts(tmp_path, "killed_always") == 2
+    assert always.error.startswith("worker lost while running it (worker tcp://")
+    assert "2 attempt(s) lost (Dask: KilledWorker)" in always.error and len(always.lost) == 2

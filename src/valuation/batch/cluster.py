@@ -86,7 +86,7 @@ def _lost_record(spec: TargetSpec, starts: list[dict[str, Any]], exc: BaseExcept
     return failure_record(
         spec.params_path, spec.target,
         f"worker lost while running it ({where}): killed or out of memory, "
-        f"{len(starts) or 'all'} attempt(s); {error_text(exc)}",
+        f"{len(starts) or 'every'} attempt(s) lost (Dask: {type(exc).__name__})",
         host=starts[-1].get("host") if starts else None,
         worker=starts[-1].get("worker") if starts else None,
         lost=[_where(s) for s in starts])
