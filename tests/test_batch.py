@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,7 @@ import pytest
 
 from _batch_fakes import KEY_ENV, KEY_HEX, PLANTED_MOBILE, PNG, fake_runner, write_fake_target
 from valuation.batch import TargetSpec, discover_params, run_batch, run_target
-from valuation.batch.outcome import BatchReport, TargetOutcome, exit_reason
+from valuation.batch.outcome import BatchReport, TargetOutcome, error_text, exit_reason
 from valuation.batch.receive import receive_outputs
 from valuation.batch.spec import materialize
 from valuation.batch.worker import is_published, sweep_stale_scratch
@@ -72,7 +73,7 @@ def test_run_target_returns_the_published_files_only(tmp_path, key_env):
     assert record["ok"], record["error"]
     assert sorted(record["files"]) == ["brief.html", "figures/tornado.png", "results.json"]
     assert record["files"]["figures/tornado.png"] == PNG
-    assert record["host"] == os.uname().nodename and record["worker"] == f"local process {os.getpid()}"
+    assert record["host"] == socket.gethostname() and record["worker"] == f"local process {os.getpid()}"
     withheld = " ".join(record["notices"])
     for name in ("analysis/orders.parquet", "customers.csv", "figures/data.csv", "work-link"):
         assert name in withheld
@@ -94,7 +95,7 @@ def test_missing_exports_fail_with_the_host_and_the_path(tmp_path, key_env):
     orders.unlink()  # the client saw it; this "worker" does not
     record = run_target(spec, fake_runner)
     assert not record["ok"]
-    assert f"host {os.uname().nodename}" in record["error"]
+    assert f"host {socket.gethostname()}" in record["error"]
     assert f"data.files.orders: {orders}: not found" in record["error"]
     assert not (tmp_path / "work" / "alpha" / "attempts.txt").exists()  # never started
 
@@ -110,7 +111,7 @@ def test_a_missing_key_fails_with_the_host_and_the_key_location(tmp_path, monkey
                                                                 key_file=key_file)))
     record = run_target(spec, fake_runner)
     assert not record["ok"]
-    assert f"host {os.uname().nodename}: no usable deal key for target 'alpha'" in record["error"]
+    assert f"host {socket.gethostname()}: no usable deal key for target 'alpha'" in record["error"]
     assert expected in record["error"]
 
 
@@ -196,6 +197,17 @@ def test_local_pool_survives_a_killed_worker(tmp_path, key_env):
     assert "FAILED killed_always_beta" in summary and "signal 9" in summary
     table = pd.read_csv(tmp_path / "out" / "portfolio.csv")
     assert list(table["status"]) == ["ok", "failed", "ok", "failed", "failed"]
+
+
+def test_host_names_survive_the_masking_of_errors(tmp_path, monkeypatch, key_env):
+    monkeypatch.setattr(socket, "gethostname", lambda: "ip-10-0-0-123")
+    spec = TargetSpec.from_params(load_params(write_fake_target(tmp_path, "alpha")))
+    Path(spec.params["data"]["files"]["orders"]).unlink()
+    record = run_target(spec, fake_runner)
+    assert record["error"].startswith("host ip-10-0-0-123: cannot read the exports")
+    error = ValueError("worker ip-10-0-0-123 saw 13812345678")
+    assert error_text(error, keep=("ip-10-0-0-123",)) == \
+        "ValueError: worker ip-10-0-0-123 saw 138******78"
 
 
 def test_exit_reason_names_the_signal():

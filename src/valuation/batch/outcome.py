@@ -91,19 +91,27 @@ def failure_record(params_path: str, target: str, error: str, *, host: str | Non
                          host=host, worker=worker, lost=list(lost or [])).to_record()
 
 
-def error_text(exc: BaseException, substitutions: dict[str, str] | None = None) -> str:
+def error_text(exc: BaseException, substitutions: dict[str, str] | None = None,
+               keep: tuple[str, ...] = ()) -> str:
     """One masked paragraph; a bug (not a ValuationError) is named by its type.
 
     ``substitutions`` replace text before masking (a worker's private copy of the params
-    YAML by the client's path, which the user knows).
+    YAML by the client's path, which the user knows); ``keep`` are strings shown as they are
+    (the host name and worker address: ``ip-10-0-0-12`` is not a phone number).
     """
     message = str(exc).strip()
     for old, new in (substitutions or {}).items():
         message = message.replace(old, new)
     if not isinstance(exc, ValuationError):
         message = f"{type(exc).__name__}: {message}"
+    kept = {f"\x00{i}\x00": text for i, text in enumerate(t for t in keep if t)}
+    for placeholder, text in kept.items():
+        message = message.replace(text, placeholder)
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return mask_value(" | ".join(lines[:8]), max_len=800)
+    text = mask_value(" | ".join(lines[:8]), max_len=800)
+    for placeholder, original in kept.items():
+        text = text.replace(placeholder, original)
+    return text
 
 
 def exit_reason(exitcode: int | None, pid: int | None) -> str:

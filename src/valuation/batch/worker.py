@@ -240,12 +240,14 @@ def run_target(spec: TargetSpec, runner: Runner = brief_runner, *,
         outcome.ok = True
     except BriefExecutionError as exc:
         files = {}
-        outcome.error = error_text(exc, {own_yaml: spec.params_path})
+        outcome.error = error_text(exc, {own_yaml: spec.params_path},
+                                   keep=(host, outcome.worker or ""))
         if exc.partial_notebook:
             outcome.partial_notebook = f"{host}:{exc.partial_notebook}"
     except Exception as exc:  # noqa: BLE001 -- isolate every failure of one target
         files = {}
-        outcome.error = error_text(exc, {own_yaml: spec.params_path})
+        outcome.error = error_text(exc, {own_yaml: spec.params_path},
+                                   keep=(host, outcome.worker or ""))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.seconds = time.perf_counter() - started
