@@ -89,6 +89,14 @@ def test_a_target_error_is_recorded_with_the_host(tmp_path, key_env):
     assert record["error"] == "ValueError: planted failure"
 
 
+def test_errors_name_the_clients_params_file_not_the_workers_copy(tmp_path, key_env):
+    path = write_fake_target(tmp_path, "alpha")
+    spec = TargetSpec.from_params(load_params(path))
+    spec.params["economics"]["gross_margin"] = 5  # as if tampered with on the way
+    record = run_target(spec, fake_runner)
+    assert record["error"].startswith(f"{path}: invalid params | - economics.gross_margin")
+
+
 def test_missing_exports_fail_with_the_host_and_the_path(tmp_path, key_env):
     spec = TargetSpec.from_params(load_params(write_fake_target(tmp_path, "alpha")))
     orders = Path(spec.params["data"]["files"]["orders"])

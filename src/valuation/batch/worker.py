@@ -167,6 +167,10 @@ def scratch_root() -> Path:
     """This user's folder of per-target scratch folders on this machine (mode 0700)."""
     root = Path(tempfile.gettempdir()) / f"valuation-batch-{os.getuid()}"
     root.mkdir(mode=0o700, exist_ok=True)
+    info = root.lstat()
+    if root.is_symlink() or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise ReportError(f"{root}: the batch scratch folder must be a folder of this user with "
+                          "mode 0700; remove it or fix its owner and mode")
     return root
 
 
@@ -220,11 +224,12 @@ def run_target(spec: TargetSpec, runner: Runner = brief_runner, *,
                             worker=worker or f"local process {os.getpid()}")
     files: dict[str, bytes] = {}
     started = time.perf_counter()
-    root = scratch_root()
-    sweep_stale_scratch(root)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{spec.target}-", dir=root))
-    own_yaml = str(scratch / (Path(spec.params_path).name or f"{spec.target}.yaml"))
+    scratch: Path | None = None
+    yaml_name = Path(spec.params_path).name or f"{spec.target}.yaml"
     try:
+        root = scratch_root()
+        sweep_stale_scratch(root)
+        scratch = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-{spec.target}-", dir=root))
         params = materialize(spec, scratch)
         check_inputs(params, host)
         check_key(params, host)
@@ -238,17 +243,15 @@ def run_target(spec: TargetSpec, runner: Runner = brief_runner, *,
                                    f"{', '.join(withheld[:5])}"
                                    + (f" and {len(withheld) - 5} more" if len(withheld) > 5 else ""))
         outcome.ok = True
-    except BriefExecutionError as exc:
-        files = {}
-        outcome.error = error_text(exc, {own_yaml: spec.params_path},
-                                   keep=(host, outcome.worker or ""))
-        if exc.partial_notebook:
-            outcome.partial_notebook = f"{host}:{exc.partial_notebook}"
     except Exception as exc:  # noqa: BLE001 -- isolate every failure of one target
         files = {}
-        outcome.error = error_text(exc, {own_yaml: spec.params_path},
-                                   keep=(host, outcome.worker or ""))
+        # the worker's private copy of the YAML is named by the client's path in messages
+        own = {str(scratch / yaml_name): spec.params_path} if scratch is not None else {}
+        outcome.error = error_text(exc, own, keep=(host, outcome.worker or ""))
+        if isinstance(exc, BriefExecutionError) and exc.partial_notebook:
+            outcome.partial_notebook = f"{host}:{exc.partial_notebook}"
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     outcome.seconds = time.perf_counter() - started
     return {**outcome.to_record(), "files": files}
