@@ -6,7 +6,8 @@ One call, :func:`run_brief`, does the whole job of ``valuation brief``:
    this process: the notebook kernel never sees raw data, only the dataset's folder);
 2. execute ``notebooks/brief.ipynb`` with papermill into a private staging folder (the
    notebook writes its figures and ``results.json`` there);
-3. export HTML without code and, where Chromium exists, a PDF;
+3. export offline HTML without code and, when ``report.formats`` asks for it, an A4 PDF
+   (WeasyPrint);
 4. scan every staged file with the export scanner;
 5. swap the staging folder into ``outputs/<target>/``. A run that fails at any step leaves
    the earlier outputs as they were; a notebook that fails mid-way is kept, for diagnosis, in
@@ -34,8 +35,9 @@ import nbformat
 import valuation
 from valuation.errors import BriefExecutionError, LeakError, ReportError
 from valuation.params import DealParams, load_params
-from valuation.report.export import export_html, export_pdf
+from valuation.report.export import export_html, export_pdf, print_header
 from valuation.report.results import add_run_info
+from valuation.report.text import text as narrative
 
 KERNEL_NAME = "python3"
 """The kernel the Makefile installs in the virtualenv (``ipykernel install --sys-prefix``)."""
@@ -175,6 +177,36 @@ def notebook_timings(nb: nbformat.NotebookNode) -> dict[str, float]:
     }
 
 
+def ipc_kernel_manager_class() -> type:
+    """A kernel manager that talks to its kernel over IPC (Unix sockets), not TCP.
+
+    The brief's kernel runs on this machine only: IPC sockets in the Jupyter runtime folder
+    are reachable by this user only, and the kernel prints no "running over TCP without
+    encryption" warning. On Windows (no Unix sockets) the default TCP manager is used.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import default
+
+    if os.name == "nt":
+        return AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            # an absolute socket prefix: the kernel runs in another working folder, so the
+            # relative default ("kernel-ipc") would name different sockets on each side
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            return str(runtime / f"valuation-{os.getpid()}-{time.time_ns()}-ipc")
+
+    return IpcKernelManager
+
+
 def execute_notebook(
     notebook: Path,
     output: Path,
@@ -215,6 +247,7 @@ def execute_notebook(
             log_output=False,
             execution_timeout=timeout,
             extra_arguments=["--HistoryManager.enabled=False"],
+            kernel_manager_class=ipc_kernel_manager_class(),
         )
     except PapermillExecutionError as exc:
         raise ReportError(
@@ -354,9 +387,11 @@ def run_brief(
 
         tick = time.perf_counter()
         formats = set(params.report.formats)
-        html = export_html(executed, staging / "brief.html", title=f"{params.name} — brief")
+        html = export_html(executed, staging / "brief.html",
+                           title=narrative(lang, "title", name=params.name), lang=lang,
+                           header=print_header(params.name, params.as_of, lang))
         if "pdf" in formats:
-            outcome = export_pdf(html, staging / "brief.pdf")
+            outcome = export_pdf(html, staging / "brief.pdf", lang=lang)
             if outcome.notice:
                 run.notices.append(outcome.notice)
         if "html" not in formats and "pdf" in formats:

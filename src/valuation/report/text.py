@@ -7,9 +7,8 @@ The Chinese text is written for a Chinese deal team (not a word-for-word transla
 
 from __future__ import annotations
 
-import math
-
 from valuation.errors import ReportError
+from valuation.report import formatting as F
 
 LANGS: tuple[str, ...] = ("en", "zh")
 
@@ -514,36 +513,12 @@ def figure_labels(lang: str) -> dict[str, str]:
     return dict(FIGURE_LABELS[_check_lang(lang)])
 
 
-def format_money(value: float | None, lang: str) -> str:
-    """Money as a deal team writes it: ``¥12.35m`` in English, ``1,234.5万元`` in Chinese."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value")
-    if _check_lang(lang) == "zh":
-        if abs(value) >= 1e8:
-            return f"{value / 1e8:,.2f}亿元"
-        if abs(value) >= 1e4:
-            return f"{value / 1e4:,.1f}万元"
-        return f"{value:,.0f}元"
-    sign = "−" if value < 0 else ""
-    if abs(value) >= 1e6:
-        return f"{sign}¥{abs(value) / 1e6:,.2f}m"
-    if abs(value) >= 1e4:
-        return f"{sign}¥{abs(value) / 1e3:,.0f}k"
-    return f"{sign}¥{abs(value):,.0f}"
-
-
-def format_share(value: float | None, lang: str) -> str:
-    """A share 0..1 as a percentage with one decimal."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value")
-    return f"{100 * value:.1f}%"
-
-
-def format_count(value: float | None, lang: str) -> str:
-    """A count with thousands separators."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value")
-    return f"{value:,.0f}"
+# Numbers, money and dates: one module for both languages (re-exported here for the callers
+# that format through this module)
+format_money = F.format_money
+format_share = F.format_share
+format_count = F.format_count
+format_date = F.format_date
 
 
 LABELS: dict[str, dict[str, dict[str, str]]] = {
@@ -766,8 +741,5 @@ def covariate_label(lang: str, name: str, reference: dict[str, str] | None = Non
 
 
 def format_money_exact(value: float | None, lang: str) -> str:
-    """Money for tables: ``¥1,234,567`` (negative ``−¥17,879``), whole yuan."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value") if lang in LANGS else "–"
-    sign = "−" if value < 0 else ""
-    return f"{sign}¥{abs(value):,.0f}"
+    """Money for tables (see :func:`valuation.report.formatting.format_money_table`)."""
+    return F.format_money_table(value, lang if lang in LANGS else "en")
