@@ -194,6 +194,9 @@ class PlotStyle:
             # drawn (saved) -- after this block, where the CJK font is no longer configured
             rc["font.family"] = [self.font, "DejaVu Sans"]
             rc["font.sans-serif"] = [self.font, "DejaVu Sans"]
+            # the bundled CJK font has one weight: regular titles, never a findfont warning
+            rc["axes.titleweight"] = "normal"
+            rc["figure.titleweight"] = "normal"
         with plt.rc_context(rc):
             yield
 

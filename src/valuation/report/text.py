@@ -244,7 +244,7 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "分析前，姓名、手机号、身份证号和电子邮箱均已替换为带密钥的假名（HMAC-SHA256，"
             "每个交易一把密钥）；评价文本已脱敏。仅保留出生年份段、性别、省份和未成年标记。"
         ),
-        "log_sentence": "处理记录编号：{log_ref}。",
+        "log_sentence": "处理记录：{log_ref}。",
         "pipl_heading": "合同中需约定的个人信息保护事项",
         "pipl_art22": (
             "第二十二条告知义务：须向每位被转让的客户告知接收方的名称和联系方式；"
@@ -394,7 +394,7 @@ METHOD_NOTES: dict[str, list[str]] = {
         "流失：Kaplan-Meier 生存曲线（Kaplan 和 Meier，1958）与 Cox 比例风险模型（Cox，1972），"
         "并以 Weibull 模型外推观察期之后的剩余生命周期；客户量较大时，比例风险检验与 Weibull "
         "拟合使用保持流失率的固定种子抽样（分别为 20,000 与 50,000 名客户）。",
-        "估值区间：对客户进行自助抽样（bootstrap）并重新拟合模型（Efron，1979）；"
+        "估值区间：对客户进行自助法重抽样并重新拟合模型（Efron，1979）；"
         "敏感性分析在参数文件给定的范围内逐一调整各项假设。",
         "整体框架为基于客户的企业估值（McCarthy 和 Fader，2018）；"
         "除非参数文件另有规定，不计入未来新增客户的价值。",
@@ -519,6 +519,7 @@ format_money = F.format_money
 format_share = F.format_share
 format_count = F.format_count
 format_date = F.format_date
+format_timestamp = F.format_timestamp
 
 
 LABELS: dict[str, dict[str, dict[str, str]]] = {
@@ -594,8 +595,14 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
             "notification_cost": "告知成本（第二十二条）",
             "integration_cost": "整合成本",
             "future_acquisitions": "未来新增客户（假设）",
+            "value_with_acquisitions": "含未来新增客户的价值（假设）",
             "transferable_value": "可转让客户资产价值",
         },
+    },
+    "purpose": {
+        "en": {},
+        # the params' default purpose; a purpose written in the params is shown as written
+        "zh": {"valuation of the customer base for an M&A transaction": "并购交易中的客户资产估值"},
     },
     "assumption": {
         "en": {},  # the value module's tornado labels are used in English
@@ -724,6 +731,33 @@ def label(lang: str, kind: str, key: object, default: str | None = None) -> str:
     if default is not None:
         return default
     return name.replace("_", " ")
+
+
+REASONS: tuple[tuple[str, str], ...] = (
+    (r"only (\d+) customer\(s\) with a repeat purchase \(fewer than (\d+)\): too few to fit BG/NBD",
+     "仅 {0} 位客户有复购（少于 {1} 位），不足以拟合 BG/NBD 模型"),
+    (r"the purchase or spend model could not be fitted.*", "购买模型或客单价模型无法拟合"),
+    (r"the BG/NBD likelihood is flat at the optimum.*",
+     "BG/NBD 似然函数在最优点处平坦（这些数据无法识别客户流失，模型会假设客户永不流失）"),
+    (r"the valuation uses no repeat-purchase model for this target", "该标的估值未使用复购模型"),
+)
+"""The reasons the stages give (in English) for a fallback or a skipped validation, as
+patterns with their Chinese wording; an unknown reason gets :data:`UNKNOWN_REASON`."""
+
+UNKNOWN_REASON: dict[str, str] = {"zh": "模型无法在这些数据上完成拟合"}
+
+
+def reason_text(lang: str, reason: str) -> str:
+    """A stage's reason (English) in ``lang``: as given in English, translated in Chinese."""
+    import re
+
+    if _check_lang(lang) == "en":
+        return reason
+    for pattern, wording in REASONS:
+        match = re.fullmatch(pattern, reason.strip().rstrip("."))
+        if match:
+            return wording.format(*match.groups())
+    return UNKNOWN_REASON[lang]
 
 
 def covariate_label(lang: str, name: str, reference: dict[str, str] | None = None) -> str:
