@@ -6,6 +6,7 @@ own folder, so parallel workers never share kernels or output folders.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -34,9 +35,28 @@ def briefs(tmp_path_factory):
         formats = ["html", "ipynb", "json"] if lang == "en" else None
         params = write_target(root, f"school_{lang}", side=side, lang=lang, formats=formats)
         lines: list[str] = []
-        run = run_brief(params, prepare=False, log=lines.append)
+        with _stderr_of_this_process_and_its_children(root / "stderr.txt"):
+            run = run_brief(params, prepare=False, log=lines.append)
         runs[lang] = (run, lines, root)
     return runs
+
+
+@contextlib.contextmanager
+def _stderr_of_this_process_and_its_children(path: Path):
+    """Capture file descriptor 2 (the brief's kernel writes its warnings there)."""
+    import os
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield path
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -149,6 +169,72 @@ def test_executed_notebook_records_the_parameters_and_timings(briefs):
     assert str(root) in injected[0].source  # the analysis dataset path, never raw data
     timings = notebook_timings(nb)
     assert timings["kernel_start"] >= 0 and timings["compute"] > 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_kernel_talks_over_ipc_and_prints_no_tcp_warning(briefs, lang):
+    stderr = (briefs[lang][2] / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+    assert "TCP" not in stderr, stderr[-500:]
+    assert "findfont" not in stderr and "Traceback" not in stderr
+
+
+def latin_words_outside(html: str, allowed: set[str]) -> list[str]:
+    """Latin-script words of the visible brief before its reference list that are not in
+    ``allowed`` (hashes, i.e. hex runs with a digit, are not words)."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("script", "style", "title")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("script", "style", "title")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    text = "\n".join(parser.parts)
+    text = text.split("参考文献")[0]  # the reference list stays in its original language
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*", text)
+    return sorted({w for w in words if len(w) > 1 and w not in allowed
+                   and not (re.fullmatch(r"[0-9a-f]+", w) and re.search(r"\d", w))})
+
+
+TECHNICAL_TERMS = {"BG", "NBD", "Pareto", "Gamma", "Gamma-Gamma", "Kaplan-Meier", "Kaplan", "Meier", "Cox",
+                   "Weibull", "HMAC-SHA256", "HMAC", "SHA-256", "SHA", "PIPL", "P10", "P50",
+                   "P90", "jsonl"}
+"""Terms a Chinese deal team reads in English (models, hashes, percentiles, the law)."""
+
+
+def test_chinese_brief_has_no_english_outside_technical_terms(briefs):
+    from valuation.report.text import REFERENCES
+
+    run, _, root = briefs["zh"]
+    authors = {w for ref in REFERENCES for w in re.findall(r"[A-Z][a-zA-Z]+", ref.split(" (")[0])}
+    target_words = set(re.findall(r"[A-Za-z0-9]+", "Synthetic school school_zh"))  # from params
+    html = (run.output_dir / "brief.html").read_text(encoding="utf-8")
+    assert latin_words_outside(html, TECHNICAL_TERMS | authors | target_words) == []
+    # the check finds English when there is some
+    planted = html.replace("执行摘要", "Executive summary")
+    assert latin_words_outside(planted, TECHNICAL_TERMS | authors | target_words) == [
+        "Executive", "summary"]
+
+
+def test_chinese_brief_writes_money_in_wan_and_dates_in_chinese(briefs):
+    body = _visible((briefs["zh"][0].output_dir / "brief.html").read_text(encoding="utf-8"))
+    assert re.search(r"¥\d+(\.\d)?万", body)  # text: ¥318.2万
+    assert re.search(r"¥[\d,]+\.\d\d万<", body)  # tables: ¥318.24万
+    assert not re.search(r"¥\d{1,3}(,\d{3}){2,}", body)  # never ¥3,182,438
+    assert re.search(r"20\d\d年\d{1,2}月\d{1,2}日", body)
+    text = re.sub(r"<[^>]+>", " ", body)  # text only (figures are base64 in attributes)
+    assert not re.search(r"\d+(\.\d+)?[mk]\b", text)
 
 
 def test_report_formats_decide_whether_a_pdf_is_written(briefs):
