@@ -166,3 +166,16 @@ def test_value_range_marks_a_far_asking_price_at_the_edge_not_by_stretching_the_
     near = plots.value_range(samples, point=2_000_000, asking_price=2_300_000)
     assert near.axes[0].get_xlim()[1] > 2_300_000
     assert any("¥2.30m" in t.get_label() for t in near.axes[0].get_lines())
+
+
+def test_show_displays_a_figure_once_under_any_backend_and_closes_it(monkeypatch):
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    fig = plots.value_bridge(_frames()["bridge"])
+    assert plt.fignum_exists(fig.number)
+    assert plots.show(fig) is None
+    assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)

@@ -31,6 +31,7 @@ from valuation.plots.style import (
     find_cjk_font,
     register_bundled_cjk_font,
     save_figure,
+    show,
 )
 from valuation.plots.value import tornado, value_bridge, value_range
 
@@ -38,6 +39,6 @@ __all__ = [
     "BUNDLED_CJK_FAMILY", "CJK_FONT_FAMILIES", "PALETTE", "SERIES_COLORS", "PlotStyle",
     "activity_panel", "bundled_cjk_font_path", "clv_by_tier", "cohort_heatmap",
     "figure_language", "find_cjk_font", "hazard_forest", "km_curves",
-    "register_bundled_cjk_font", "save_figure", "tornado", "tracking_plot", "value_bridge",
+    "register_bundled_cjk_font", "save_figure", "show", "tornado", "tracking_plot", "value_bridge",
     "value_range",
 ]

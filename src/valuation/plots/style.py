@@ -235,3 +235,21 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return path
+
+
+def show(fig: Figure) -> None:
+    """Display a figure in a notebook once, whatever matplotlib backend the kernel uses,
+    and close it (so no later ``plt.show()`` draws it again).
+
+    The figure is rendered to PNG here and displayed as an image: it shows under the
+    inline backend, under ``Agg`` (``MPLBACKEND=Agg``) and in any notebook front end.
+    Returns ``None``, so a cell ending in ``plots.show(...)`` prints nothing else.
+    """
+    import io
+
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    display(Image(data=buffer.getvalue(), format="png"))

@@ -36,6 +36,7 @@ import valuation
 from valuation.errors import BriefExecutionError, LeakError, ReportError
 from valuation.params import DealParams, load_params
 from valuation.report.export import export_html, export_pdf, print_header
+from valuation.report.kernel import ipc_kernel_manager_class
 from valuation.report.results import add_run_info
 from valuation.report.text import text as narrative
 
@@ -175,36 +176,6 @@ def notebook_timings(nb: nbformat.NotebookNode) -> dict[str, float]:
         "kernel_start": max(0.0, (min(starts) - start).total_seconds()),
         "compute": max(0.0, (max(ends) - min(starts)).total_seconds()),
     }
-
-
-def ipc_kernel_manager_class() -> type:
-    """A kernel manager that talks to its kernel over IPC (Unix sockets), not TCP.
-
-    The brief's kernel runs on this machine only: IPC sockets in the Jupyter runtime folder
-    are reachable by this user only, and the kernel prints no "running over TCP without
-    encryption" warning. On Windows (no Unix sockets) the default TCP manager is used.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.paths import jupyter_runtime_dir
-    from traitlets import default
-
-    if os.name == "nt":
-        return AsyncKernelManager
-
-    class IpcKernelManager(AsyncKernelManager):
-        @default("transport")
-        def _transport_default(self) -> str:
-            return "ipc"
-
-        @default("ip")
-        def _ip_default(self) -> str:
-            # an absolute socket prefix: the kernel runs in another working folder, so the
-            # relative default ("kernel-ipc") would name different sockets on each side
-            runtime = Path(jupyter_runtime_dir())
-            runtime.mkdir(parents=True, exist_ok=True)
-            return str(runtime / f"valuation-{os.getpid()}-{time.time_ns()}-ipc")
-
-    return IpcKernelManager
 
 
 def execute_notebook(
