@@ -221,6 +221,8 @@ def test_chinese_brief_has_no_english_outside_technical_terms(briefs):
     target_words = set(re.findall(r"[A-Za-z0-9]+", "Synthetic school school_zh"))  # from params
     html = (run.output_dir / "brief.html").read_text(encoding="utf-8")
     assert latin_words_outside(html, TECHNICAL_TERMS | authors | target_words) == []
+    # the figures are labelled in Chinese too (no fallback to English, no notice)
+    assert results.read_results(run.output_dir / "results.json")["figure_notice"] is None
     # the check finds English when there is some
     planted = html.replace("执行摘要", "Executive summary")
     assert latin_words_outside(planted, TECHNICAL_TERMS | authors | target_words) == [
