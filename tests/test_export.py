@@ -186,6 +186,7 @@ def test_pdf_file_is_a4_and_embeds_the_bundled_fonts(exported):
     assert boxes and all((float(w), float(h)) == pytest.approx(A4_PT, abs=0.5) for w, h in boxes)
     fonts = {f.decode() for f in re.findall(rb"/FontName\s*/([^\s/\]>]+)", text)}
     assert any("NotoSansCJKSC" in f.replace("-", "") for f in fonts), fonts
+    assert all("Bundled" in f for f in fonts), fonts  # no system font needed or used
     assert re.search(rb"/FontFile[23]?\s", text)  # embedded, not referenced
     assert len(data) < 3_000_000  # subset, not the 16 MB font
 

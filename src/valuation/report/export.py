@@ -182,11 +182,12 @@ def subset_font(source: Path, characters: set[str], target: Path) -> Path:
 
 def document_characters(html_path: Path, lang: str) -> set[str]:
     """Every character the printed brief can show: the page's text (entities decoded), the
-    page-number wording and the digits of the page counters."""
+    page-number wording, the digits of the page counters and the list markers CSS draws."""
     import html
 
     source = Path(html_path).read_text(encoding="utf-8")
-    return set(html.unescape(source)) | set(PAGE_NUMBER_CSS.get(lang, "")) | set("0123456789")
+    generated = set("0123456789.") | set("•◦▪") | set(" \u00a0")
+    return set(html.unescape(source)) | set(PAGE_NUMBER_CSS.get(lang, "")) | generated
 
 
 def font_css(lang: str, font_dir: Path | None = None, characters: set[str] | None = None) -> str:
