@@ -22,11 +22,13 @@ KNOWN_PERSONAL = ("13812345678", "110101199003074512", "zhang.san@example.com", 
 
 def write_target(root: Path, target: str = "synthetic", *, side: str = "buyer",
                  lang: str = "en", n: int = 300, seed: int = 1, replicates: int = 20,
-                 asking_price: float | None = 250000.0, broken: bool = False) -> Path:
+                 asking_price: float | None = 250000.0, broken: bool = False,
+                 formats: list[str] | None = None) -> Path:
     """Write a synthetic target under ``root``; return its params YAML.
 
     ``broken=True`` writes an analysis dataset with a damaged orders table, so the brief
-    notebook fails in a cell (a planted failure for the batch tests).
+    notebook fails in a cell (a planted failure for the batch tests). ``formats`` sets
+    ``report.formats`` (default: the params default, every format).
     """
     data = root / "data" / target
     data.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,8 @@ def write_target(root: Path, target: str = "synthetic", *, side: str = "buyer",
     if not key_file.exists():
         key_file.write_text(os.urandom(32).hex())
         key_file.chmod(0o600)
+    if formats is not None:
+        params["report"]["formats"] = list(formats)
     path = root / f"{target}.yaml"
     path.write_text(yaml.safe_dump(params, allow_unicode=True, sort_keys=False), encoding="utf-8")
     # written last, so the dataset is newer than every input and not stale (no ingest needed)

@@ -271,11 +271,11 @@ def test_discover_params_rejects_missing_paths(tmp_path):
 
 
 def test_a_leaking_portfolio_is_not_kept_and_the_earlier_one_stays(tmp_path, monkeypatch):
-    from valuation.batch import portfolio
-
     (tmp_path / "portfolio.csv").write_text("earlier\n", encoding="utf-8")
     (tmp_path / "portfolio.html").write_text("<p>earlier</p>", encoding="utf-8")
-    monkeypatch.setattr(portfolio, "_portfolio_html", lambda table: "<p>call 13812345678</p>")
+    from valuation.report import portfolio
+
+    monkeypatch.setattr(portfolio, "portfolio_html", lambda frame, lang="en": "<p>call 13812345678</p>")
     with pytest.raises(LeakError, match="portfolio.html"):
         portfolio.write_portfolio([], tmp_path)
     assert (tmp_path / "portfolio.csv").read_text(encoding="utf-8") == "earlier\n"

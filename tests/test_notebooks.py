@@ -56,3 +56,30 @@ def test_notebook_runs_under_nbval(notebook, target, tmp_path):
     # nbval must not have written outputs back into the committed notebook
     assert all(c.get("outputs", []) == [] for c in json.loads(notebook.read_text())["cells"]
                if c["cell_type"] == "code")
+
+
+EXPLORATION = [p for p in NOTEBOOKS if p.name != "brief.ipynb"]
+FIGURE_FUNCTIONS = ("activity_panel", "cohort_heatmap", "km_curves", "hazard_forest",
+                    "value_range", "tornado", "value_bridge", "tracking_plot", "clv_by_tier")
+
+
+@pytest.mark.parametrize("notebook", EXPLORATION, ids=lambda p: p.stem)
+def test_exploration_notebook_says_what_it_shows_and_what_to_change(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown"
+    assert "What it shows" in first.source and "To explore" in first.source
+    assert "params_path" in first.source  # the parameter to change
+
+
+@pytest.mark.parametrize("notebook", EXPLORATION, ids=lambda p: p.stem)
+def test_every_figure_is_displayed_and_numbers_are_formatted(notebook):
+    import re
+
+    nb = nbformat.read(notebook, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for call in re.finditer(r"plots\.(\w+)\(", code):
+        if call.group(1) in FIGURE_FUNCTIONS:  # every figure goes through plots.show
+            assert code[max(0, call.start() - 11):call.start()] == "plots.show(", \
+                (notebook.name, code[call.start():call.start() + 60])
+    assert "display.float_format" in code  # 1,828,533.00, never 1.828533e+06

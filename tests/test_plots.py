@@ -85,10 +85,10 @@ def test_missing_columns_are_a_clear_error():
 
 
 def test_chinese_falls_back_to_english_with_a_notice_without_a_cjk_font(monkeypatch):
-    monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(plots.style, "find_cjk_font", lambda: None)
     style = plots.PlotStyle.for_language("zh")
     assert style.lang == "en" and style.font is None
-    assert "CJK" in style.notice
+    assert "中文字体" in style.notice  # the notice is in the brief's language
     fig = plots.km_curves(_frames()["curves"], style=style)
     assert fig.axes[0].get_title() == "Share of customers still active"
 
@@ -97,16 +97,42 @@ def test_english_brief_needs_no_notice():
     assert plots.figure_language("en") == ("en", None)
 
 
-@pytest.mark.skipif(plots.find_cjk_font() is None, reason="no CJK font installed")
-def test_chinese_labels_render_with_the_cjk_font_without_missing_glyphs(tmp_path):
+def test_the_bundled_cjk_font_is_registered_at_import_whatever_the_font_cache_says():
+    path = plots.bundled_cjk_font_path()
+    assert path is not None and path.name == "NotoSansCJKsc-Regular.otf"
+    assert plots.BUNDLED_CJK_FAMILY == "Noto Sans CJK SC"
+    assert plots.find_cjk_font() == "Noto Sans CJK SC"
+    # a fresh font manager (an empty or stale cache) is repaired by registering again
+    from matplotlib import font_manager
+
+    fresh = font_manager.FontManager()
+    fresh.ttflist = [f for f in fresh.ttflist if "CJK" not in f.name]
+    original = font_manager.fontManager
+    try:
+        font_manager.fontManager = fresh
+        assert plots.register_bundled_cjk_font() == "Noto Sans CJK SC"
+        assert any(f.name == "Noto Sans CJK SC" for f in fresh.ttflist)
+    finally:
+        font_manager.fontManager = original
+
+
+def test_chinese_figures_use_the_cjk_font_and_no_glyph_is_missing(tmp_path):
+    """A zh figure must neither fall back to English nor draw with a font lacking CJK glyphs:
+    matplotlib's "Glyph ... missing from font" warnings are errors here."""
+    from matplotlib import font_manager
+
     style = plots.PlotStyle.for_language("zh")
-    assert style.lang == "zh" and style.notice is None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    assert style.lang == "zh" and style.notice is None and style.font == "Noto Sans CJK SC"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph.*missing.*")
         for name, fig in _all_figures(style).items():
+            texts = [fig.axes[0].title, *fig.axes[0].get_xticklabels(), fig.axes[0].xaxis.label]
+            chinese = [t for t in texts if any("\u4e00" <= ch <= "\u9fff" for ch in t.get_text())]
+            assert chinese or name == "hazard_forest", f"{name}: no Chinese label"
+            for text in chinese:  # the font actually resolved for the text has CJK glyphs
+                found = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
+                assert found.endswith("NotoSansCJKsc-Regular.otf"), (name, found)
             plots.save_figure(fig, tmp_path / f"{name}.png")
-    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
-    assert missing == []
     fig = plots.value_bridge(_frames()["bridge"], style=style)
     assert fig.axes[0].get_title() == "估值桥"
     # the CJK font must stick to the text: figures are saved after the style's context
@@ -116,12 +142,40 @@ def test_chinese_labels_render_with_the_cjk_font_without_missing_glyphs(tmp_path
         assert label.get_fontfamily()[0] == style.font
 
 
+def test_money_axes_and_labels_follow_the_language():
+    f = _frames()
+    zh = plots.PlotStyle.for_language("zh")
+    fig = plots.value_bridge(f["bridge"], style=zh)
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    assert any(t.endswith("万") for t in ticks) and not any("m" in t or "k" in t for t in ticks)
+    assert any(t.get_text() == "¥100万" for t in fig.axes[0].texts)  # the first bar's label
+    en = plots.value_bridge(f["bridge"])
+    en.canvas.draw()
+    ticks = [t.get_text() for t in en.axes[0].get_yticklabels() if t.get_text()]
+    assert any(t.endswith("k") or t.endswith("m") for t in ticks)
+    assert any(t.get_text() == "¥1.00m" for t in en.axes[0].texts)
+
+
 def test_value_range_marks_a_far_asking_price_at_the_edge_not_by_stretching_the_axis():
     samples = np.random.default_rng(3).normal(2_000_000, 150_000, 200)
     fig = plots.value_range(samples, point=2_000_000, asking_price=6_000_000)
     left, right = fig.axes[0].get_xlim()
     assert right < 3_500_000  # the distribution keeps the width of the figure
-    assert any("6.00m" in t.get_text() and "→" in t.get_text() for t in fig.axes[0].texts)
+    assert any("¥6.00m" in t.get_text() and "→" in t.get_text() for t in fig.axes[0].texts)
     near = plots.value_range(samples, point=2_000_000, asking_price=2_300_000)
     assert near.axes[0].get_xlim()[1] > 2_300_000
-    assert any("2.30m" in t.get_label() for t in near.axes[0].get_lines())
+    assert any("¥2.30m" in t.get_label() for t in near.axes[0].get_lines())
+
+
+def test_show_displays_a_figure_once_under_any_backend_and_closes_it(monkeypatch):
+    import IPython.display
+    import matplotlib.pyplot as plt
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    fig = plots.value_bridge(_frames()["bridge"])
+    assert plt.fignum_exists(fig.number)
+    assert plots.show(fig) is None
+    assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)

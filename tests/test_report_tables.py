@@ -36,7 +36,7 @@ def test_index_is_hidden_and_numbers_read_like_a_deal_document():
                           money=["equity"], labels={"cohort": "cohort"})
     html = shown.to_html()
     assert "row_heading" not in html and ">7<" not in html  # no DataFrame index
-    assert "¥1,234,567" in html and "−¥17,879" in html and "97.5%" in html
+    assert "¥123.46万" in html and "−¥1.79万" in html and "97.5%" in html  # 万 in Chinese
     assert "已同意转让且可联系" in html and "客户数" in html  # labels and headers in Chinese
     assert "transferable_contactable" not in html
     assert shown.note == ""

@@ -24,8 +24,8 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "BatchReport": "outcome", "TargetOutcome": "outcome",
-    "PORTFOLIO_COLUMNS": "portfolio", "PORTFOLIO_HEADERS": "portfolio",
-    "portfolio_table": "portfolio", "write_portfolio": "portfolio",
+    "portfolio_entries": "portfolio", "portfolio_table": "portfolio",
+    "write_portfolio": "portfolio",
     "discover_params": "run", "run_batch": "run",
     "TargetSpec": "spec",
     "PUBLISHED_FILES": "worker", "brief_runner": "worker", "run_target": "worker",

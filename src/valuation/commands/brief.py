@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Validate the target's params, run ingest + privacy gate if the analysis dataset is "
             "missing or stale, execute notebooks/brief.ipynb with papermill and publish "
-            "brief.ipynb, brief.html (no code), brief.pdf (with Chromium), results.json and "
+            "brief.ipynb, brief.html (offline, no code), brief.pdf (A4, WeasyPrint), results.json and "
             "figures/ to outputs/<target>/ after scanning them for personal data."
         ),
     )

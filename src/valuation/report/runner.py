@@ -6,7 +6,8 @@ One call, :func:`run_brief`, does the whole job of ``valuation brief``:
    this process: the notebook kernel never sees raw data, only the dataset's folder);
 2. execute ``notebooks/brief.ipynb`` with papermill into a private staging folder (the
    notebook writes its figures and ``results.json`` there);
-3. export HTML without code and, where Chromium exists, a PDF;
+3. export offline HTML without code and, when ``report.formats`` asks for it, an A4 PDF
+   (WeasyPrint);
 4. scan every staged file with the export scanner;
 5. swap the staging folder into ``outputs/<target>/``. A run that fails at any step leaves
    the earlier outputs as they were; a notebook that fails mid-way is kept, for diagnosis, in
@@ -34,8 +35,10 @@ import nbformat
 import valuation
 from valuation.errors import BriefExecutionError, LeakError, ReportError
 from valuation.params import DealParams, load_params
-from valuation.report.export import export_html, export_pdf
+from valuation.report.export import export_html, export_pdf, print_header
+from valuation.report.kernel import ipc_kernel_manager_class
 from valuation.report.results import add_run_info
+from valuation.report.text import text as narrative
 
 KERNEL_NAME = "python3"
 """The kernel the Makefile installs in the virtualenv (``ipykernel install --sys-prefix``)."""
@@ -218,6 +221,7 @@ def execute_notebook(
             log_output=False,
             execution_timeout=timeout,
             extra_arguments=["--HistoryManager.enabled=False"],
+            kernel_manager_class=ipc_kernel_manager_class(),
         )
     except PapermillExecutionError as exc:
         raise ReportError(
@@ -360,9 +364,11 @@ def run_brief(
 
         tick = time.perf_counter()
         formats = set(params.report.formats)
-        html = export_html(executed, staging / "brief.html", title=f"{params.name} — brief")
+        html = export_html(executed, staging / "brief.html",
+                           title=narrative(lang, "title", name=params.name), lang=lang,
+                           header=print_header(params.name, params.as_of, lang))
         if "pdf" in formats:
-            outcome = export_pdf(html, staging / "brief.pdf")
+            outcome = export_pdf(html, staging / "brief.pdf", lang=lang)
             if outcome.notice:
                 run.notices.append(outcome.notice)
         if "html" not in formats and "pdf" in formats:

@@ -98,6 +98,9 @@ class BriefContext:
     def count(self, value: Any) -> str:
         return T.format_count(_num(value), self.lang)
 
+    def date(self, value: Any) -> str:
+        return T.format_date(value, self.lang)
+
     def heading(self, key: str) -> str:
         """Markdown heading of section ``key``."""
         return f"## {T.section_title(self.lang, key)}"
@@ -180,13 +183,13 @@ def processing_log_reference(params: DealParams, lang: str = "en") -> str | None
         return None
     last = json.loads(lines[-1])
     verdict = verify_log(path)
+    digest = str(last.get("hash", ""))[:16]
+    when = T.format_timestamp(last.get("time", ""), lang)
     if lang == "zh":
-        state = "哈希链核验通过" if verdict.ok else f"哈希链核验未通过：{verdict.reason}"
-    else:
-        state = "hash chain verified" if verdict.ok else f"NOT verified: {verdict.reason}"
-    sep = "；" if lang == "zh" else "; "
-    return (f"{path.name} #{last.get('seq')} ({last.get('time', '')}, "
-            f"SHA-256 {str(last.get('hash', ''))[:16]}…{sep}{state})")
+        state = "哈希链核验通过" if verdict.ok else "哈希链核验未通过"
+        return (f"{path.name} 第 {last.get('seq')} 条（{when}，SHA-256 {digest}…；{state}）")
+    state = "hash chain verified" if verdict.ok else f"NOT verified: {verdict.reason}"
+    return f"{path.name} #{last.get('seq')} ({when}, SHA-256 {digest}…; {state})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -198,8 +201,8 @@ def title_block(ctx: BriefContext) -> str:
     side = ctx.t(f"side_{p.deal.side}")
     lines = [
         f"# {ctx.t('title', name=md_text(p.name))}",
-        ctx.t("subtitle", as_of=p.as_of.isoformat(), side=side,
-              generated=dt.date.today().isoformat()),
+        ctx.t("subtitle", as_of=ctx.date(p.as_of), side=side,
+              generated=ctx.date(dt.date.today())),
         "",
         f"*{ctx.t('confidential', k=ctx.k)}*",
     ]
@@ -278,8 +281,8 @@ def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
         ctx.t("scope_sentence", customers=ctx.count(scope.customers),
               orders=ctx.count(scope.orders), events=ctx.count(scope.events),
               feedback=ctx.count(scope.feedback),
-              first=scope.first.isoformat() if scope.first else "–",
-              last=scope.last.isoformat() if scope.last else "–"),
+              first=ctx.date(scope.first) if scope.first else "–",
+              last=ctx.date(scope.last) if scope.last else "–"),
         "",
         ctx.t("minors_sentence", minors=ctx.count(scope.minors),
               minors_no_guardian=ctx.count(scope.minors_without_guardian)),
@@ -291,7 +294,7 @@ def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
     lines += [
         "", f"### {ctx.t('pipl_heading')}", "",
         "- " + ctx.t("pipl_art22", cost=ctx.money(notification_cost)),
-        "- " + ctx.t("pipl_purpose", purpose=md_text(p.privacy.purpose)),
+        "- " + ctx.t("pipl_purpose", purpose=md_text(ctx.label("purpose", p.privacy.purpose))),
         "- " + ctx.t("pipl_destruction"),
         "", f"### {ctx.t('cohort_heading')}",
     ]
@@ -395,7 +398,7 @@ def activity(ctx: BriefContext, tables: Mapping[str, pd.DataFrame], panel: pd.Da
     ctx.blocks["activity"] = {"panel": panel.tail(24), "active_last_12_months": active_12m,
                               "outlook": outlook}
     lines = [ctx.heading("activity"),
-             ctx.t("activity_sentence", active=ctx.count(active_12m), as_of=p.as_of.isoformat())]
+             ctx.t("activity_sentence", active=ctx.count(active_12m), as_of=ctx.date(p.as_of))]
     if alive is not None:
         lines[-1] += " " + ctx.t("expected_active_sentence", alive=ctx.count(alive),
                                  buying=ctx.count(buying))
@@ -793,7 +796,8 @@ def validation_section(ctx: BriefContext, validation: PurchaseValidation):
                                 "by_frequency": validation.by_frequency}
     if validation.skipped:
         md = "\n".join([ctx.heading("validation"),
-                        ctx.t("validation_skipped", reason=md_text(validation.skipped))])
+                        ctx.t("validation_skipped",
+                              reason=md_text(T.reason_text(ctx.lang, validation.skipped)))])
         return md, None, None
     error = m["ratio_predicted_actual"] - 1.0
     if ctx.lang == "zh":
@@ -803,8 +807,8 @@ def validation_section(ctx: BriefContext, validation: PurchaseValidation):
     corr = _num(m.get("correlation"))
     md = "\n".join([ctx.heading("validation"),
                     ctx.t("validation_sentence",
-                          calibration_end=ctx.params.calibration_end.isoformat(),
-                          as_of=ctx.params.as_of.isoformat(), weeks=f"{m['holdout_weeks']:.0f}",
+                          calibration_end=ctx.date(ctx.params.calibration_end),
+                          as_of=ctx.date(ctx.params.as_of), weeks=f"{m['holdout_weeks']:.0f}",
                           predicted=ctx.count(m["holdout_predicted"]),
                           actual=ctx.count(m["holdout_actual"]), error=error_text,
                           corr=f"{corr:.2f}" if corr is not None else ctx.t("missing_value"),
@@ -831,7 +835,7 @@ def method_notes(ctx: BriefContext, fallback_reason: str | None = None) -> str:
     lines = [ctx.heading("method_notes"), ""]
     lines += [f"- {note}" for note in T.METHOD_NOTES[ctx.lang]]
     if fallback_reason:
-        lines.append(f"- **{ctx.t('fallback_note', reason=md_text(fallback_reason))}**")
+        lines.append(f"- **{ctx.t('fallback_note', reason=md_text(T.reason_text(ctx.lang, fallback_reason)))}**")
     lines += ["", f"**{ctx.t('references')}**", ""]
     lines += [f"{i}. {ref}" for i, ref in enumerate(T.REFERENCES, 1)]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Published tables of the brief: readable labels, formatted numbers, small cells suppressed.
 
 :func:`publish_table` turns an aggregate DataFrame into a :class:`PublishedTable`, which a
-notebook displays as an HTML table without the DataFrame index, with money as ``¥1,234,567``,
+notebook displays as an HTML table without the DataFrame index, with money as ``¥1,234,567`` (Chinese: ``¥123.46万``),
 shares as percentages, identifiers (check names, cohorts, tiers) translated into the brief's
 language, and every row describing fewer than ``k`` customers suppressed
 (:func:`valuation.privacy.suppress.suppress_small_cells`): its count shows as ``<k``, its other
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from valuation.report import formatting as F
 from valuation.report import text as T
 from valuation.report.escape import html_text
 
@@ -75,8 +76,10 @@ def _fmt_count(k: int, suppressed: bool):
     return fmt
 
 
-def _fmt_money(value: object) -> str:
-    return "–" if value is None or pd.isna(value) else T.format_money_exact(float(value), "en")
+def _fmt_money(lang: str):
+    def fmt(value: object) -> str:
+        return "–" if value is None or pd.isna(value) else F.format_money_table(float(value), lang)
+    return fmt
 
 
 def _fmt_share(value: object) -> str:
@@ -165,7 +168,7 @@ def publish_table(
         if column == count:
             formats[column] = _fmt_count(k, suppressed)
         elif column in money:
-            formats[column] = _fmt_money
+            formats[column] = _fmt_money(lang)
         elif column in shares:
             formats[column] = _fmt_share
         elif column in pvalues:

@@ -7,9 +7,8 @@ The Chinese text is written for a Chinese deal team (not a word-for-word transla
 
 from __future__ import annotations
 
-import math
-
 from valuation.errors import ReportError
+from valuation.report import formatting as F
 
 LANGS: tuple[str, ...] = ("en", "zh")
 
@@ -261,7 +260,7 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "分析前，姓名、手机号、身份证号和电子邮箱均已替换为带密钥的假名（HMAC-SHA256，"
             "每个交易一把密钥）；评价文本已脱敏。仅保留出生年份段、性别、省份和未成年标记。"
         ),
-        "log_sentence": "处理记录编号：{log_ref}。",
+        "log_sentence": "处理记录：{log_ref}。",
         "pipl_heading": "合同中需约定的个人信息保护事项",
         "pipl_art22": (
             "第二十二条告知义务：须向每位被转让的客户告知接收方的名称和联系方式；"
@@ -423,7 +422,7 @@ METHOD_NOTES: dict[str, list[str]] = {
         "流失：Kaplan-Meier 生存曲线（Kaplan 和 Meier，1958）与 Cox 比例风险模型（Cox，1972），"
         "并以 Weibull 模型外推观察期之后的剩余生命周期；客户量较大时，比例风险检验与 Weibull "
         "拟合使用保持流失率的固定种子抽样（分别为 20,000 与 50,000 名客户）。",
-        "估值区间：对客户进行自助抽样（bootstrap）并重新拟合模型（Efron，1979）；"
+        "估值区间：对客户进行自助法重抽样并重新拟合模型（Efron，1979）；"
         "敏感性分析在参数文件给定的范围内逐一调整各项假设。",
         "整体框架为基于客户的企业估值（McCarthy 和 Fader，2018）；"
         "除非参数文件另有规定，不计入未来新增客户的价值。",
@@ -542,36 +541,13 @@ def figure_labels(lang: str) -> dict[str, str]:
     return dict(FIGURE_LABELS[_check_lang(lang)])
 
 
-def format_money(value: float | None, lang: str) -> str:
-    """Money as a deal team writes it: ``¥12.35m`` in English, ``1,234.5万元`` in Chinese."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value")
-    if _check_lang(lang) == "zh":
-        if abs(value) >= 1e8:
-            return f"{value / 1e8:,.2f}亿元"
-        if abs(value) >= 1e4:
-            return f"{value / 1e4:,.1f}万元"
-        return f"{value:,.0f}元"
-    sign = "−" if value < 0 else ""
-    if abs(value) >= 1e6:
-        return f"{sign}¥{abs(value) / 1e6:,.2f}m"
-    if abs(value) >= 1e4:
-        return f"{sign}¥{abs(value) / 1e3:,.0f}k"
-    return f"{sign}¥{abs(value):,.0f}"
-
-
-def format_share(value: float | None, lang: str) -> str:
-    """A share 0..1 as a percentage with one decimal."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value")
-    return f"{100 * value:.1f}%"
-
-
-def format_count(value: float | None, lang: str) -> str:
-    """A count with thousands separators."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value")
-    return f"{value:,.0f}"
+# Numbers, money and dates: one module for both languages (re-exported here for the callers
+# that format through this module)
+format_money = F.format_money
+format_share = F.format_share
+format_count = F.format_count
+format_date = F.format_date
+format_timestamp = F.format_timestamp
 
 
 LABELS: dict[str, dict[str, dict[str, str]]] = {
@@ -647,8 +623,14 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
             "notification_cost": "告知成本（第二十二条）",
             "integration_cost": "整合成本",
             "future_acquisitions": "未来新增客户（假设）",
+            "value_with_acquisitions": "含未来新增客户的价值（假设）",
             "transferable_value": "可转让客户资产价值",
         },
+    },
+    "purpose": {
+        "en": {},
+        # the params' default purpose; a purpose written in the params is shown as written
+        "zh": {"valuation of the customer base for an M&A transaction": "并购交易中的客户资产估值"},
     },
     "assumption": {
         "en": {},  # the value module's tornado labels are used in English
@@ -781,6 +763,33 @@ def label(lang: str, kind: str, key: object, default: str | None = None) -> str:
     return name.replace("_", " ")
 
 
+REASONS: tuple[tuple[str, str], ...] = (
+    (r"only (\d+) customer\(s\) with a repeat purchase \(fewer than (\d+)\): too few to fit BG/NBD",
+     "仅 {0} 位客户有复购（少于 {1} 位），不足以拟合 BG/NBD 模型"),
+    (r"the purchase or spend model could not be fitted.*", "购买模型或客单价模型无法拟合"),
+    (r"the BG/NBD likelihood is flat at the optimum.*",
+     "BG/NBD 似然函数在最优点处平坦（这些数据无法识别客户流失，模型会假设客户永不流失）"),
+    (r"the valuation uses no repeat-purchase model for this target", "该标的估值未使用复购模型"),
+)
+"""The reasons the stages give (in English) for a fallback or a skipped validation, as
+patterns with their Chinese wording; an unknown reason gets :data:`UNKNOWN_REASON`."""
+
+UNKNOWN_REASON: dict[str, str] = {"zh": "模型无法在这些数据上完成拟合"}
+
+
+def reason_text(lang: str, reason: str) -> str:
+    """A stage's reason (English) in ``lang``: as given in English, translated in Chinese."""
+    import re
+
+    if _check_lang(lang) == "en":
+        return reason
+    for pattern, wording in REASONS:
+        match = re.fullmatch(pattern, reason.strip().rstrip("."))
+        if match:
+            return wording.format(*match.groups())
+    return UNKNOWN_REASON[lang]
+
+
 def covariate_label(lang: str, name: str, reference: dict[str, str] | None = None) -> str:
     """A design column of the churn model as a reader says it: ``channel[offline]`` ->
     ``Channel: offline (vs search)``."""
@@ -796,8 +805,5 @@ def covariate_label(lang: str, name: str, reference: dict[str, str] | None = Non
 
 
 def format_money_exact(value: float | None, lang: str) -> str:
-    """Money for tables: ``¥1,234,567`` (negative ``−¥17,879``), whole yuan."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text(lang, "missing_value") if lang in LANGS else "–"
-    sign = "−" if value < 0 else ""
-    return f"{sign}¥{abs(value):,.0f}"
+    """Money for tables (see :func:`valuation.report.formatting.format_money_table`)."""
+    return F.format_money_table(value, lang if lang in LANGS else "en")
