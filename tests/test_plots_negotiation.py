@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valuation import plots_negotiation as PN
+from valuation.plots import negotiation as PN
 from valuation.value.bridge import BridgeInputs, value_bridge
 
 matplotlib.use("Agg")

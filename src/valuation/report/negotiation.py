@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from valuation import plots_negotiation
+from valuation.plots import negotiation as plots_negotiation
 from valuation.report import negotiation_text as N
 
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from valuation import plots, plots_negotiation
+from valuation import plots
+from valuation.plots import negotiation as plots_negotiation
 from valuation.errors import ReportError, ValuationError
 from valuation.params import DealParams
 from valuation.report import negotiation

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from valuation.errors import ReportError
-from valuation.plots import PALETTE, PlotStyle, _money, _money_axis
+from valuation.plots.style import PALETTE, PlotStyle, money_axis, money_label
 
 AFTER_TOTAL_KINDS: tuple[str, ...] = ("scenario", "assumption")
 """Bridge rows drawn floating on the transferable total (never added to it)."""
@@ -84,13 +84,13 @@ def bridge_figure(bridge: pd.DataFrame, labels: Sequence[str], *,
                    edgecolor="white" if row.kind not in AFTER_TOTAL_KINDS else "black",
                    linewidth=0.4)
             top = row.bottom + max(height, 0.0)
-            ax.annotate(_money(height) if row.kind != "memo" else "0", (i, top), ha="center",
+            ax.annotate(money_label(height, style.lang) if row.kind != "memo" else "0", (i, top), ha="center",
                         va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         ax.axhline(0, color="black", linewidth=0.6)
         ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
         ax.set_ylabel(figure_labels["cny"])
         ax.set_title(figure_labels["bridge_title"])
-        _money_axis(ax)
+        money_axis(ax, style.lang)
         fig.tight_layout()
     return fig
 
@@ -125,7 +125,7 @@ def football_field(rows: pd.DataFrame, *, price: float | None = None,
         ax.barh(y, np.maximum(high - low, 0.0), left=low, color=PALETTE["light"],
                 edgecolor=PALETTE["primary"], height=0.5)
         for i, row in frame.iterrows():
-            ax.annotate(f"{_money(row['low'])} – {_money(row['high'])}", (row["high"], i),
+            ax.annotate(f"{money_label(row['low'], style.lang)} – {money_label(row['high'], style.lang)}", (row["high"], i),
                         xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
             mid = row.get("mid")
             if mid is not None and np.isfinite(float(mid)):
@@ -136,10 +136,10 @@ def football_field(rows: pd.DataFrame, *, price: float | None = None,
         names = position_labels or {}
         for key, value in (positions or {}).items():
             ax.axvline(value, color=colors.get(key, "black"), linestyle=":", linewidth=1.4,
-                       label=f"{names.get(key, key)} {_money(value)}")
+                       label=f"{names.get(key, key)} {money_label(value, style.lang)}")
         if price is not None:
             ax.axvline(price, color="black", linestyle="--", linewidth=1.6,
-                       label=f"{price_label} {_money(price)}")
+                       label=f"{price_label} {money_label(price, style.lang)}")
         marks = [*low, *high, *(positions or {}).values()] + ([price] if price else [])
         left, right = min(marks), max(marks)
         pad = max(right - left, abs(right), 1.0) * 0.06
@@ -147,7 +147,7 @@ def football_field(rows: pd.DataFrame, *, price: float | None = None,
         ax.set_yticks(y, [str(x) for x in frame["label"]])
         ax.set_xlabel(xlabel)
         ax.set_title(title)
-        _money_axis(ax, "x")
+        money_axis(ax, style.lang, "x")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8)
         fig.tight_layout()
     return fig
