@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from valuation.units import WEEKS_PER_YEAR
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln
 
@@ -73,7 +74,7 @@ def test_stable_for_large_frequencies(cdnow_bg):
 
 def test_dert_matches_brute_force_sum(cdnow_bg):
     x, tx, T = np.array([0, 2, 7]), np.array([0.0, 30.4, 35.0]), np.array([38.9, 38.9, 38.9])
-    delta = np.log(1.15) / 52
+    delta = np.log(1.15) / WEEKS_PER_YEAR  # the default periods a year (valuation.units)
     # brute force: sum of discounted increments on a fine grid (midpoint discounting)
     grid = np.linspace(0, 40 / delta, 60_001)
     cum = np.vstack([cdnow_bg.conditional_expected_purchases(grid, xi, ti, Ti)

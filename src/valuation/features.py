@@ -17,9 +17,7 @@ import pandas as pd
 
 from valuation.errors import ModelInputError
 from valuation.models._mle import mask_labels
-
-#: length of one time unit in days
-DAYS_PER_UNIT: dict[str, float] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+from valuation.units import DAYS_PER_UNIT, DAYS_PER_YEAR
 
 DateLike = str | dt.date | pd.Timestamp
 
@@ -150,6 +148,7 @@ def rfm_summary(
     calibration, holdout = calibration_holdout_split(
         daily, date=date, calibration_end=cal_end, observation_end=observation_end
     )
+    _require_calibration(calibration, cal_end)
     grouped = calibration.groupby(customer_id, sort=True, observed=True)
     first = grouped[date].min()
     last = grouped[date].max()
@@ -173,3 +172,100 @@ def rfm_summary(
         out["duration_holdout"] = (pd.Timestamp(observation_end) - cal_end).days / unit
     out.index.name = customer_id
     return out
+
+
+def opportunity_summary(
+    transactions: pd.DataFrame,
+    customer_id: str = "customer_token",
+    date: str = "order_date",
+    amount: str | None = "amount",
+    calibration_end: DateLike | None = None,
+    observation_end: DateLike | None = None,
+    period_days: float = DAYS_PER_YEAR,
+) -> pd.DataFrame:
+    """One row per customer for the BG/BB (discrete opportunities): frequency, recency,
+    n_periods, offset, monetary_value (+ holdout columns).
+
+    Opportunities are periods of ``period_days`` (a year by default) anchored at each
+    customer's first purchase (the anniversary: a yearly exam sitting, an annual renewal
+    window): period 0 holds the first purchase, period k covers days ``[k P, (k+1) P)`` after
+    it. ``n_periods`` counts the periods after the first that are complete by the calibration
+    end, ``frequency`` those of them with at least one purchase (several purchases in one
+    period are one transaction, their amounts summed), ``recency`` the last such period (0
+    without one). ``offset`` is how far the calibration end lies into period ``n + 1``, in
+    periods (negative while the first period is still running): predictions start there.
+    ``monetary_value`` is the mean amount per transacting period. With ``observation_end``,
+    ``frequency_holdout`` counts the purchases (same-day merged) after the calibration end and
+    ``duration_holdout`` is the holdout's length in periods.
+
+    Raises
+    ------
+    ModelInputError
+        No purchase on or before the calibration end, or a non-positive ``period_days``.
+    """
+    if not period_days or period_days <= 0:
+        raise ModelInputError(f"period_days must be > 0, got {period_days!r}.")
+    daily = _daily_purchases(transactions, customer_id, date, amount)
+    cal_end = pd.Timestamp(calibration_end) if calibration_end is not None else daily[date].max()
+    calibration, holdout = calibration_holdout_split(
+        daily, date=date, calibration_end=cal_end, observation_end=observation_end)
+    _require_calibration(calibration, cal_end)
+    first = calibration.groupby(customer_id, sort=True, observed=True)[date].min()
+    age_days = (cal_end - first).dt.days.to_numpy(float) + 1.0  # days observed, first included
+    n = np.maximum(np.floor(age_days / period_days) - 1.0, 0.0)
+    out = pd.DataFrame(index=first.index)
+    firsts = calibration[customer_id].map(first)
+    period = np.floor((calibration[date] - firsts).dt.days.to_numpy(float) / period_days)
+    n_row = pd.Series(n, index=first.index).reindex(calibration[customer_id]).to_numpy()
+    inside = (period >= 1) & (period <= n_row)
+    cells = calibration.loc[inside, [customer_id]].assign(period=period[inside])
+    if amount:
+        cells["amount"] = calibration.loc[inside, amount].to_numpy(float)
+    per_cell = cells.groupby([customer_id, "period"], sort=False, observed=True)
+    cell_frame = per_cell.size().rename("purchases").reset_index()
+    if amount:
+        cell_frame["amount"] = per_cell["amount"].sum().to_numpy()
+    by_customer = cell_frame.groupby(customer_id, sort=False, observed=True)
+    out["frequency"] = by_customer.size().reindex(out.index).fillna(0).astype(float)
+    out["recency"] = by_customer["period"].max().reindex(out.index).fillna(0).astype(float)
+    out["n_periods"] = n
+    out["offset"] = age_days / period_days - (n + 1.0)
+    if amount:
+        spend = by_customer["amount"].mean().reindex(out.index).fillna(0.0)
+        out["monetary_value"] = spend.to_numpy(float)
+    if observation_end is not None:
+        held = holdout.groupby(customer_id, observed=True)[date].size()
+        out["frequency_holdout"] = held.reindex(out.index).fillna(0).astype(float)
+        out["duration_holdout"] = (pd.Timestamp(observation_end) - cal_end).days / period_days
+    out.index.name = customer_id
+    return out
+
+
+def repeat_period_collisions(
+    transactions: pd.DataFrame, customer_id: str = "customer_token", date: str = "order_date",
+    period_days: float = DAYS_PER_YEAR,
+) -> tuple[float, int]:
+    """Share of transacting periods (after each customer's first) that hold two or more
+    purchases (same-day merged), and the number of transacting periods.
+
+    Near 0 with many transacting periods: purchases come at most once per period, as at
+    fixed occasions (the signal that BG/BB's discrete opportunities fit the stream).
+    """
+    daily = _daily_purchases(transactions, customer_id, date, None)
+    first = daily.groupby(customer_id, observed=True)[date].transform("min")
+    period = np.floor((daily[date] - first).dt.days.to_numpy(float) / period_days)
+    later = period >= 1
+    cells = pd.DataFrame({"c": daily.loc[later, customer_id].to_numpy(),
+                          "p": period[later]}).value_counts()
+    if cells.empty:
+        return 0.0, 0
+    return float((cells.to_numpy() >= 2).mean()), int(len(cells))
+
+
+def _require_calibration(calibration: pd.DataFrame, cal_end: pd.Timestamp) -> None:
+    """Raise a clear error when nothing was bought on or before the calibration end."""
+    if calibration.empty:
+        raise ModelInputError(
+            f"No purchase on or before the calibration end {cal_end.date()}: the calibration "
+            "period is empty, so no customer can be summarised. Choose a later "
+            "calibration_end (params) or check the order dates.")

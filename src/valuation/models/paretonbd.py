@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyperu, polygamma
 
+from valuation.units import WEEKS_PER_YEAR
 from valuation.errors import ModelError, ModelInputError
 from valuation.models._discount import discounted_expected_increments
 from valuation.models._mle import (
@@ -347,7 +348,7 @@ class ParetoNBD(FittedMixin):
         recency: object,
         T: object,
         annual_discount_rate: float,
-        periods_per_year: float = 52,
+        periods_per_year: float = WEEKS_PER_YEAR,
         *,
         horizon_periods: float | None = None,
     ) -> object:
