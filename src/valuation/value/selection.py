@@ -209,21 +209,32 @@ def choose(table: pd.DataFrame) -> str | None:
     return str(close["mae"].idxmin())
 
 
-def widen_range(percentiles: pd.DataFrame, point: float, relative_error: float,
-                stream_value: float) -> pd.DataFrame:
+def widen_uncertainty(unc, relative_error: float, stream_value: float):
     """The value range widened by a purchase model's measured holdout miss.
 
-    Every percentile below the point moves down, every one above moves up, by
-    ``|relative_error| x stream_value`` (the purchase stream's transferable value): the
-    model may be off by as much as it was in the holdout, in either direction.
+    Every replicate of the combined value below the point estimate moves down, every one
+    above moves up, by ``|relative_error| x stream_value`` (the purchase stream's value in the
+    transferable base): the model may be off by as much as it was in the holdout, in either
+    direction. The percentiles (and so the price positions read from the replicates) widen
+    by that amount; the point estimate does not move.
+
+    Returns
+    -------
+    (UncertaintyResult, float)
+        The widened copy and the shift applied (CNY).
     """
+    import dataclasses
+
     shift = abs(float(relative_error)) * max(float(stream_value), 0.0)
-    out = percentiles.copy()
-    for column in out.columns:
-        values = out[column].to_numpy(float)
-        out[column] = np.where(values < point, values - shift,
-                               np.where(values > point, values + shift, values))
-    return out
+    replicates = unc.replicates.copy()
+    values = replicates["combined"].to_numpy(float)
+    replicates["combined"] = values + np.sign(values - unc.point) * shift
+    percentiles = unc.percentiles.copy()
+    kept = replicates["combined"].dropna().to_numpy(float)
+    if len(kept):
+        levels = [int(str(label).lstrip("P")) for label in percentiles.index]
+        percentiles["combined"] = np.percentile(kept, levels)
+    return dataclasses.replace(unc, replicates=replicates, percentiles=percentiles), shift
 
 
 def stream_for(name: str, template, spend_model, params):
