@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln, hyp2f1, polygamma
+from scipy.special import digamma, expit, gammaln, polygamma
 
 from valuation.units import WEEKS_PER_YEAR
 from valuation.errors import ModelError, ModelInputError
 from valuation.models._discount import discounted_expected_increments
+from valuation.models._limits import bgnbd_conditional_core
 from valuation.models._mle import (
     wdot,
     FittedMixin,
@@ -505,27 +506,18 @@ class BetaGeo(FittedMixin):
     def expected_purchases(self, t: object) -> np.ndarray:
         """Expected repeat purchases E[X(t)] of a new customer in (0, t].
 
-        Uses the Euler-transformed closed form
-        ``(a+b-1)/(a-1) * [1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)]``, z = t/(alpha+t).
+        The paper's closed form ``(a+b-1)/(a-1) * [1 - (alpha/(alpha+t))^r 2F1(r, b;
+        a+b-1; t/(alpha+t))]`` in its Euler-transformed version, or, where that loses
+        precision (a, b large), the expectation over the dropout probability by quadrature
+        (:func:`valuation.models._limits.bgnbd_conditional_core` with x = 0, T = 0).
         """
-        r, alpha, a, b = self._check_fitted()
         times = _times(t)
-        a = a if abs(a - 1) > 1e-8 else 1 + 1e-8
-        z = times / (alpha + times)
-        value = (a + b - 1) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
-        )
-        return value
+        return bgnbd_conditional_core(self._check_fitted(), times, 0.0, 0.0)
 
     def _conditional_core(self, t: np.ndarray, x: np.ndarray, big_t: np.ndarray) -> np.ndarray:
-        """E[Y(t) | alive-weighted] without the P(alive) factor (depends on x, T only)."""
-        r, alpha, a, b = self._check_fitted()
-        a = a if abs(a - 1) > 1e-8 else 1 + 1e-8
-        z = t / (alpha + big_t + t)
-        value = (a + b + x - 1) / (a - 1) * (
-            1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        )
-        return value
+        """E[Y(t) | alive-weighted] without the P(alive) factor (depends on x, T only);
+        stable at every parameter value (:mod:`valuation.models._limits`)."""
+        return bgnbd_conditional_core(self._check_fitted(), t, x, big_t)
 
     def p_alive(self, frequency: object, recency: object, T: object) -> object:
         """Probability that each customer is still alive at the end of calibration."""

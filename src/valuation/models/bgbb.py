@@ -313,6 +313,19 @@ class BetaGeoBetaBinom(FittedMixin):
         value = cum[rows, whole] + frac * (cum[rows, nxt] - cum[rows, whole])
         return ((alpha + x) / (alpha + beta + n)) * value.reshape(t.shape)
 
+    def expected_by_opportunity(self, frequency: object, n_periods: object, k_max: int
+                                ) -> np.ndarray:
+        """E[transaction at opportunity n + k | alive at n + 1, x, n] for k = 1..k_max, shape
+        (customers, k_max): ``(alpha + x) / (alpha + beta + n) * S(n + k) / S(n + 1)``
+        (multiply by :meth:`p_alive` for the unconditional expectation)."""
+        alpha, beta, _, _ = self._check_fitted()
+        x = np.asarray(frequency, float).ravel()
+        n = np.asarray(n_periods, float).ravel()
+        k = np.arange(1, int(k_max) + 1, dtype=float)
+        base = self._log_survival(n + 1)
+        steps = np.exp(self._log_survival(n[:, None] + k[None, :]) - base[:, None])
+        return steps * ((alpha + x) / (alpha + beta + n))[:, None]
+
     def conditional_expected_purchases(self, t: object, frequency: object, recency: object,
                                        n_periods: object) -> object:
         """Expected transactions in the next ``t`` opportunities given each history."""

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from valuation.errors import ConvergenceWarning, ValuationError
-from valuation.units import DAYS_PER_YEAR, periods_per_year
+from valuation.units import periods_per_year
 
 AGGREGATE_TIE = 0.02
 MISS_THRESHOLD = 0.15
@@ -96,12 +96,12 @@ RULE_TEXT = ("smallest absolute aggregate holdout error; a candidate within 2 pe
              "points of it with a smaller per-customer MAE wins")
 
 
-def discrete_opportunities(orders: pd.DataFrame, period_days: float = DAYS_PER_YEAR
-                           ) -> tuple[bool, str]:
+def discrete_opportunities(orders: pd.DataFrame, period_months: int = 12) -> tuple[bool, str]:
     """Whether purchases come at most once per period (discrete opportunities), and why."""
     from valuation.features import repeat_period_collisions
 
-    share, cells = repeat_period_collisions(orders, date="order_date", period_days=period_days)
+    share, cells = repeat_period_collisions(orders, date="order_date",
+                                           period_months=period_months)
     ok = cells >= MIN_DISCRETE_PERIODS and share <= MAX_COLLISION_SHARE
     evidence = (f"{share:.1%} of {cells:,} customer-years with a repeat purchase hold two or "
                 f"more purchases (discrete if at most {MAX_COLLISION_SHARE:.0%} over at least "
@@ -137,7 +137,8 @@ def _holdout_prediction(name: str, model, orders: pd.DataFrame, params, tokens: 
         x, tx, n = (table[c].to_numpy(float) for c in ("frequency", "recency", "n_periods"))
         model.fit(x, tx, n)
         core = opportunity_expectation(model, table["duration_holdout"].to_numpy(float), x, n,
-                                       table["offset"].to_numpy(float))
+                                       table["offset"].to_numpy(float),
+                                       table.attrs.get("timing"), per_customer=True)
         predicted = core * np.asarray(model.p_alive(x, tx, n), float)
     else:
         table = rfm_summary(orders, amount=None, calibration_end=params.calibration_end,
