@@ -174,3 +174,23 @@ def test_input_errors_and_degenerate_data():
         BetaGeoBetaBinom().p_alive([1], [1], [2])
     with pytest.raises(ModelInputError, match="discount_rate"):
         with_params([1, 1, 1, 1]).discounted_expected_transactions([1], [1], [2], 0.0)
+
+
+def test_forecast_with_part_of_the_running_opportunity_gone_by(fitted, donations):
+    x, tx, n = (donations[c].to_numpy(float) for c in ("frequency", "recency", "periods"))
+    k = 5
+    # nothing gone by: P(alive at n + 1) times the increments of the conditional expectation
+    e0 = fitted.forecast_by_opportunity(x, tx, n, np.zeros(len(x)), k)
+    cum = np.stack([np.asarray(fitted.conditional_expected_purchases(j, x, tx, n))
+                    for j in range(1, k + 1)], axis=1)
+    assert e0 == pytest.approx(np.diff(cum, axis=1, prepend=0.0), rel=1e-10)
+    # the whole of opportunity n + 1 gone by without a transaction: the same as a history
+    # observed through n + 1 (exact Bayesian update)
+    e1 = fitted.forecast_by_opportunity(x, tx, n, np.ones(len(x)), k)
+    assert e1[:, 0] == pytest.approx(0.0, abs=1e-15)
+    after = fitted.forecast_by_opportunity(x, tx, n + 1, np.zeros(len(x)), k - 1)
+    assert e1[:, 1:] == pytest.approx(after, rel=1e-10)
+    # part of it: in between, and never negative
+    half = fitted.forecast_by_opportunity(x, tx, n, np.full(len(x), 0.5), k)
+    assert np.all(half >= 0) and np.all(half[:, 1:] <= e0[:, 1:] + 1e-15)
+    assert np.all(half[:, 1:] >= e1[:, 1:] - 1e-15)

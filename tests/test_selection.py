@@ -132,17 +132,17 @@ def test_opportunity_summary_known_answers():
                                 observation_end="2024-12-31")
     a = table.loc["a"]
     # periods of a (from 2020-03-01): 2021-03-05 and 2021-04-01 fall in period 1 (one
-    # transaction, amounts summed), 2023-03-02 in period 3, running at the calibration end,
-    # 10 months in: with too few purchases to measure their timing (even), more than half
-    # of a period's purchases come by then, so period 3 counts as observed
-    assert (a["frequency"], a["recency"], a["n_periods"]) == (2.0, 3.0, 3.0)
-    assert a["monetary_value"] == pytest.approx((25.0 + 40.0) / 2)
+    # transaction, amounts summed); 2023-03-02 in period 3, still running at the calibration
+    # end, 10 months in (complete periods after the first: 1 and 2)
+    assert (a["frequency"], a["recency"], a["n_periods"]) == (1.0, 1.0, 2.0)
+    assert a["monetary_value"] == pytest.approx(25.0)
+    assert a["in_progress"] == 1.0  # known to have bought in the running period
     assert a["frequency_holdout"] == 0.0
-    assert a["offset"] == pytest.approx(10 / 12 - 1, abs=0.01)  # before period 4
+    assert a["offset"] == pytest.approx(10 / 12, abs=0.01)
     b = table.loc["b"]
     assert (b["frequency"], b["n_periods"]) == (0.0, 0.0) and b["offset"] < 0
     c = table.loc["c"]  # 15 months after 2022-09-30: a quarter into period 1, not observed
-    assert c["frequency_holdout"] == 1.0 and c["n_periods"] == 0.0
+    assert c["frequency_holdout"] == 1.0 and c["n_periods"] == 0.0 and c["in_progress"] == 0.0
     assert c["offset"] == pytest.approx(0.25, abs=0.01)
     assert table["duration_holdout"].iloc[0] == pytest.approx(366 / 365.25)
     assert np.allclose(table.attrs["timing"], np.linspace(0, 1, 21))

@@ -217,7 +217,10 @@ def opportunity_summary(
     purchases in one period are one transaction, their amounts summed), ``recency`` the last
     such period (0 without one). ``offset`` is how far the calibration end lies into period
     ``n + 1``, in periods (negative while the first period is still running): predictions
-    start there. ``monetary_value`` is the mean amount per transacting period. With
+    start there. ``in_progress`` is 1 when the customer has already bought in that running
+    period (known at the calibration end: used by the forecast, not by the fit); where in
+    their periods purchases fall is measured on the repeat purchases (``attrs["timing"]``,
+    :func:`period_timing`). ``monetary_value`` is the mean amount per transacting period. With
     ``observation_end``, ``frequency_holdout`` counts the purchases (same-day merged) after
     the calibration end and ``duration_holdout`` is the holdout's length in periods.
 
@@ -247,11 +250,11 @@ def opportunity_summary(
     position = (months + np.clip(row_part, 0.0, 0.999)) / size
     period = np.floor(months / size)
     timing = period_timing(position[period >= 1] - period[period >= 1])
-    # a running period whose purchases usually come before this point counts as observed
-    seen = (offset >= 0) & (np.interp(offset, TIMING_GRID, timing) >= 0.5)
-    n = n + seen
-    offset = offset - seen
     out = pd.DataFrame(index=first.index)
+    running = pd.Series(period, index=calibration.index).eq(
+        pd.Series(n + 1.0, index=first.index).reindex(calibration[customer_id]).to_numpy())
+    bought = calibration.loc[running.to_numpy(), customer_id].unique()
+    out["in_progress"] = (out.index.isin(bought) & (offset >= 0)).astype(float)
     n_row = pd.Series(n, index=first.index).reindex(calibration[customer_id]).to_numpy()
     inside = (period >= 1) & (period <= n_row)
     cells = calibration.loc[inside, [customer_id]].assign(period=period[inside])
@@ -262,10 +265,11 @@ def opportunity_summary(
     if amount:
         cell_frame["amount"] = per_cell["amount"].sum().to_numpy()
     by_customer = cell_frame.groupby(customer_id, sort=False, observed=True)
-    out["frequency"] = by_customer.size().reindex(out.index).fillna(0).astype(float)
-    out["recency"] = by_customer["period"].max().reindex(out.index).fillna(0).astype(float)
-    out["n_periods"] = n
-    out["offset"] = offset
+    frequency = by_customer.size().reindex(out.index).fillna(0).astype(float)
+    out.insert(0, "frequency", frequency)
+    out.insert(1, "recency", by_customer["period"].max().reindex(out.index).fillna(0).astype(float))
+    out.insert(2, "n_periods", n)
+    out.insert(3, "offset", offset)
     out.attrs["timing"] = timing
     if amount:
         spend = by_customer["amount"].mean().reindex(out.index).fillna(0.0)

@@ -313,18 +313,33 @@ class BetaGeoBetaBinom(FittedMixin):
         value = cum[rows, whole] + frac * (cum[rows, nxt] - cum[rows, whole])
         return ((alpha + x) / (alpha + beta + n)) * value.reshape(t.shape)
 
-    def expected_by_opportunity(self, frequency: object, n_periods: object, k_max: int
-                                ) -> np.ndarray:
-        """E[transaction at opportunity n + k | alive at n + 1, x, n] for k = 1..k_max, shape
-        (customers, k_max): ``(alpha + x) / (alpha + beta + n) * S(n + k) / S(n + 1)``
-        (multiply by :meth:`p_alive` for the unconditional expectation)."""
+    def forecast_by_opportunity(self, frequency: object, recency: object, n_periods: object,
+                                passed: object, k_max: int) -> np.ndarray:
+        """Expected transaction at each opportunity ``n + k`` (k = 1..k_max, P(alive)
+        included), given the history and that a share ``passed`` of opportunity ``n + 1``
+        has gone by without a transaction (0: it has not started); for k = 1 the share
+        still to come.
+
+        Exact under the model (purchase timing within a period independent of p): with
+        ``u_k = B(alpha+x+1, beta+n-x) S(n+k) / (B(alpha, beta) L)``, ``v_k`` the same with
+        ``alpha+x+2`` and ``f = passed``, the expectations are ``(1 - f) u_1 / (1 - f u_1)``
+        and ``(u_k - f v_k) / (1 - f u_1)``; ``S(m) = E[(1 - theta)^m]``, ``L`` the
+        likelihood of the history.
+        """
         alpha, beta, _, _ = self._check_fitted()
-        x = np.asarray(frequency, float).ravel()
-        n = np.asarray(n_periods, float).ravel()
+        x, tx, n, _ = check_opportunities(frequency, recency, n_periods)
+        f = np.clip(np.asarray(passed, float).ravel(), 0.0, 1.0)
+        top = int(n.max()) + 3
+        ratio = _BetaRatio(alpha, beta, top)
+        xi, rest = x.astype(np.intp), (n - x).astype(np.intp)
+        log_l = self._log_likelihood_rows(x, tx, n)
         k = np.arange(1, int(k_max) + 1, dtype=float)
-        base = self._log_survival(n + 1)
-        steps = np.exp(self._log_survival(n[:, None] + k[None, :]) - base[:, None])
-        return steps * ((alpha + x) / (alpha + beta + n))[:, None]
+        log_s = self._log_survival(n[:, None] + k[None, :])
+        u = np.exp(ratio.log(xi + 1, rest)[:, None] + log_s - log_l[:, None])
+        v = np.exp(ratio.log(xi + 2, rest)[:, None] + log_s - log_l[:, None])
+        out = u - f[:, None] * v
+        out[:, 0] = (1.0 - f) * u[:, 0]
+        return out / np.maximum(1.0 - f * u[:, 0], 1e-300)[:, None]
 
     def conditional_expected_purchases(self, t: object, frequency: object, recency: object,
                                        n_periods: object) -> object:

@@ -128,18 +128,17 @@ def _holdout_prediction(name: str, model, orders: pd.DataFrame, params, tokens: 
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``model`` on the calibration period; (predicted, actual) holdout purchases."""
     from valuation.features import opportunity_summary, rfm_summary
-    from valuation.value.opportunities import opportunity_expectation
+    from valuation.value.opportunities import opportunity_forecast
 
     if name == "BetaGeoBetaBinom":
         table = opportunity_summary(orders, amount=None, calibration_end=params.calibration_end,
                                     observation_end=params.as_of)
+        timing = table.attrs.get("timing")
         table = table.loc[table.index.isin(tokens)]
-        x, tx, n = (table[c].to_numpy(float) for c in ("frequency", "recency", "n_periods"))
-        model.fit(x, tx, n)
-        core = opportunity_expectation(model, table["duration_holdout"].to_numpy(float), x, n,
-                                       table["offset"].to_numpy(float),
-                                       table.attrs.get("timing"), per_customer=True)
-        predicted = core * np.asarray(model.p_alive(x, tx, n), float)
+        table.attrs["timing"] = timing
+        model.fit(*(table[c].to_numpy(float) for c in ("frequency", "recency", "n_periods")))
+        predicted = opportunity_forecast(model, table["duration_holdout"].to_numpy(float), table,
+                                         table.attrs.get("timing"), per_customer=True)
     else:
         table = rfm_summary(orders, amount=None, calibration_end=params.calibration_end,
                             observation_end=params.as_of, time_unit=params.time_unit)
@@ -151,8 +150,8 @@ def _holdout_prediction(name: str, model, orders: pd.DataFrame, params, tokens: 
     return predicted, table["frequency_holdout"].to_numpy(float)
 
 
-def compare_models(orders: pd.DataFrame, params, tokens: pd.Index, template=None
-                   ) -> ModelChoice:
+def compare_models(orders: pd.DataFrame, params, tokens: pd.Index, template=None,
+                   births: pd.Series | None = None) -> ModelChoice:
     """Fit every candidate on the calibration period and choose by the holdout (module doc).
 
     Parameters
@@ -166,8 +165,15 @@ def compare_models(orders: pd.DataFrame, params, tokens: pd.Index, template=None
     template : estimator, optional
         A purchase model given by the caller: the only continuous candidate (BG/BB still
         joins when opportunities are discrete; a BG/BB template is the only candidate).
+    births : Series, optional
+        First paid order of any kind per customer (:func:`with_births`).
     """
-    discrete, evidence = discrete_opportunities(orders)
+    arrivals = with_births(orders, births)
+    discrete, evidence = discrete_opportunities(arrivals)
+    # the holdout compares the customers who had arrived by the calibration end, the same
+    # ones for every candidate
+    first = arrivals.groupby("customer_token", observed=True)["order_date"].min()
+    tokens = tokens.intersection(first.index[first <= pd.Timestamp(params.calibration_end)])
     from valuation import models
 
     if isinstance(template, models.BetaGeoBetaBinom):
@@ -179,8 +185,10 @@ def compare_models(orders: pd.DataFrame, params, tokens: pd.Index, template=None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                predicted, actual = _holdout_prediction(name, copy.deepcopy(model), orders,
-                                                        params, tokens)
+                predicted, actual = _holdout_prediction(
+                    name, copy.deepcopy(model), with_births(
+                        orders, births, 12 if name == "BetaGeoBetaBinom" else None),
+                    params, tokens)
             if not np.all(np.isfinite(predicted)):
                 raise ValuationError("holdout predictions are not finite")
             total = float(actual.sum())
@@ -248,7 +256,8 @@ def stream_for(name: str, template, spend_model, params):
     return PurchaseStream(template, spend_model, periods_per_year(params.time_unit)), "rfm"
 
 
-def with_births(orders: pd.DataFrame, births: pd.Series | None) -> pd.DataFrame:
+def with_births(orders: pd.DataFrame, births: pd.Series | None,
+                period_months: int | None = None) -> pd.DataFrame:
     """The stream's purchases plus, for every customer whose first order with the business
     (``births``: first paid order of any kind, e.g. a membership fee) comes before her first
     purchase in this stream, a zero-amount row on that date.
@@ -257,16 +266,26 @@ def with_births(orders: pd.DataFrame, births: pd.Series | None) -> pd.DataFrame:
     counts its customers from their arrival, as the generator of such a business does:
     a member who has not bought an exam course yet is a customer of the exam stream with no
     purchase so far, and her first exam purchase is a repeat transaction.
+
+    With ``period_months`` (the BG/BB's periods) the arrival row is dated one period before
+    the arrival, for every arriving customer: her first period with the business is then an
+    opportunity of the stream (a member can sit an exam in her first membership year), not
+    the model's birth period, which BG/BB does not forecast.
     """
     if births is None or births.empty:
         return orders
     first_stream = orders.groupby("customer_token", observed=True)["order_date"].min()
     first_stream = first_stream.reindex(births.index)
-    earlier = births.loc[first_stream.isna().to_numpy() | (births < first_stream).to_numpy()]
+    if period_months:
+        earlier = births.loc[first_stream.isna().to_numpy() | (births <= first_stream).to_numpy()]
+        dates = (pd.DatetimeIndex(earlier.to_numpy()) - pd.DateOffset(months=period_months))
+    else:
+        earlier = births.loc[first_stream.isna().to_numpy() | (births < first_stream).to_numpy()]
+        dates = pd.DatetimeIndex(earlier.to_numpy())
     if earlier.empty:
         return orders
     extra = pd.DataFrame({"customer_token": earlier.index.to_numpy(),
-                          "order_date": earlier.to_numpy(), "net_amount": 0.0})
+                          "order_date": dates, "net_amount": 0.0})
     return pd.concat([orders[["customer_token", "order_date", "net_amount"]], extra],
                      ignore_index=True)
 
@@ -288,8 +307,7 @@ def fit_chosen_stream(orders: pd.DataFrame, params, tokens: pd.Index, purchase_t
     """
     from valuation.features import opportunity_summary, rfm_summary
 
-    orders = with_births(orders, births)
-    choice = compare_models(orders, params, tokens, purchase_template)
+    choice = compare_models(orders, params, tokens, purchase_template, births)
     ok = choice.table.loc[choice.table["status"] == "ok"]
     order = ([choice.chosen] if choice.chosen else []) + [
         name for name in ok["aggregate_error"].abs().sort_values().index if name != choice.chosen]
@@ -298,11 +316,15 @@ def fit_chosen_stream(orders: pd.DataFrame, params, tokens: pd.Index, purchase_t
     for name in order:
         stream, kind = stream_for(name, copy.deepcopy(templates[name]), spend_template, params)
         if kind == "opportunities":
-            table = opportunity_summary(orders, amount="net_amount", calibration_end=params.as_of)
+            table = opportunity_summary(with_births(orders, births, 12), amount="net_amount",
+                                        calibration_end=params.as_of)
         else:
-            table = rfm_summary(orders, amount="net_amount", calibration_end=params.as_of,
-                                time_unit=params.time_unit)
+            table = rfm_summary(with_births(orders, births), amount="net_amount",
+                                calibration_end=params.as_of, time_unit=params.time_unit)
+        timing = table.attrs.get("timing")
         table = table.loc[table.index.isin(tokens)]
+        if timing is not None:
+            table.attrs["timing"] = timing
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
