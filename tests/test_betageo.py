@@ -391,7 +391,7 @@ def _fhl_eq6_loglik(params, x, tx, T, w):
 @pytest.mark.parametrize("finite_sums", [True, False])
 @pytest.mark.parametrize("block_rows", [32_768, 2])  # one block; frequencies 2, 3 split
 def test_derivatives_match_the_papers_formula(monkeypatch, finite_sums, block_rows):
-    import valuation.models.betageo as bg
+    import valuation.models._bgnbd_likelihood as bg  # the likelihood's module
 
     monkeypatch.setattr(bg, "BLOCK_ROWS", block_rows)
     if not finite_sums:  # the gammaln / digamma differences instead of the finite sums
