@@ -154,3 +154,37 @@ def test_empty_calibration_period_is_a_clear_error():
     for summary in (rfm_summary, opportunity_summary):
         with pytest.raises(ModelInputError, match="calibration period is empty"):
             summary(orders, calibration_end="2023-12-31")
+
+
+def test_valuation_carries_the_comparison_and_widens_the_range_on_a_miss(monkeypatch):
+    import json
+
+    from test_value_fixtures import make_params, synthetic_tables
+    from valuation.report import sections
+    from valuation.value import valuate
+
+    tables, params = synthetic_tables(300, seed=3), make_params()
+    clean = valuate(tables, params, replicates=12)
+    choice = clean.models["purchase_model_choice"]
+    assert choice["chosen"] in {"BetaGeo", "ParetoNBD"} and len(choice["candidates"]) >= 2
+    assert json.loads(json.dumps(clean.to_json_dict(), allow_nan=False))["models"][
+        "purchase_model_choice"]["rule"].startswith("smallest absolute aggregate")
+    ctx = SimpleNamespace(lang="en")
+    table = sections.model_choice_table(ctx, clean)
+    assert "| model | predicted | actual |" in table and "✓" in table
+    if not choice["missed"]:
+        assert sections.holdout_miss_lines(ctx, clean) == []
+    # plant a miss: every error counts as one (threshold 0)
+    monkeypatch.setattr("valuation.value.selection.MISS_THRESHOLD", 0.0)
+    missed = valuate(tables, params, replicates=12)
+    data = missed.models["purchase_model_choice"]
+    assert data["missed"]
+    note = next(n for n in missed.method_notes if n.startswith("HOLDOUT MISS"))
+    shift = float(note.split("i.e. by ")[1].split(" CNY")[0].replace(",", ""))
+    assert shift > 0
+    assert missed.value == clean.value
+    assert missed.percentile(10) == pytest.approx(clean.percentile(10) - shift, abs=1.0)  # shift rounded
+    assert missed.percentile(90) == pytest.approx(clean.percentile(90) + shift, abs=1.0)
+    lines = sections.holdout_miss_lines(ctx, missed)
+    assert lines and "missed its holdout" in lines[0]
+    assert "放宽" in sections.holdout_miss_lines(SimpleNamespace(lang="zh"), missed)[0]
