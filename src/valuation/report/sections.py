@@ -10,6 +10,8 @@ suppressed and the suppression stated).
 
 from __future__ import annotations
 
+import html
+
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -354,13 +356,17 @@ def purchase_fallback_reason(base: Any) -> str | None:
 def purchase_outlook(base: Any, params: DealParams) -> pd.DataFrame | None:
     """Expected alive / buying customers in each of the next 12 months, from the
     valuation's fitted purchase model (:func:`valuation.activity.expected_active_customers`);
-    ``None`` when the valuation uses no purchase model."""
+    ``None`` when the valuation uses no purchase model, or one other than BG/NBD."""
     from valuation.activity import expected_active_customers
 
     fitted = purchase_model(base)
     if fitted is None:
         return None
     model, rfm = fitted
+    from valuation.models import BetaGeo
+
+    if not isinstance(model, BetaGeo):  # the outlook is a BG/NBD computation; the holdout
+        return None  # may have chosen Pareto/NBD or BG/BB (valuation.value.selection)
     return expected_active_customers(model, rfm, months=12, time_unit=params.time_unit)
 
 
@@ -703,7 +709,8 @@ def model_choice_table(ctx: BriefContext, result: Any) -> str:
              "|---|---:|---:|---:|---:|---|"]
     for row in choice["candidates"]:
         if row.get("status") != "ok":
-            lines.append(f"| {row['model']} | – | – | – | – | {row['status'][:80]} |")
+            status = html.escape(str(row["status"])[:80]).replace("|", "/")
+            lines.append(f"| {row['model']} | – | – | – | – | {status} |")
             continue
         lines.append(f"| {row['model']} | {row['predicted']:,.0f} | {row['actual']:,.0f} | "
                      f"{row['aggregate_error']:+.1%} | {row['mae']:.3f} | "
