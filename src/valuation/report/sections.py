@@ -705,7 +705,9 @@ def model_choice_table(ctx: BriefContext, result: Any) -> str:
             "| model | predicted | actual | aggregate error | MAE per customer | chosen |")
     lines = [("留出期模型比较（" if zh else "Purchase models on the holdout (")
              + f"{choice['holdout']['start']} – {choice['holdout']['end']}"
-             + ("）；规则：" if zh else "); rule: ") + choice["rule"] + ".", "", head,
+             + ("）；规则：总量偏差绝对值最小者；若另一模型的总量偏差与之相差不超过 2 个百分点且每客户"
+                "平均绝对误差更小，则选用该模型。" if zh else "); rule: " + choice["rule"] + "."),
+             "", head,
              "|---|---:|---:|---:|---:|---|"]
     for row in choice["candidates"]:
         if row.get("status") != "ok":
