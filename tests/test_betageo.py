@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from valuation.units import WEEKS_PER_YEAR
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln
 
@@ -73,7 +74,7 @@ def test_stable_for_large_frequencies(cdnow_bg):
 
 def test_dert_matches_brute_force_sum(cdnow_bg):
     x, tx, T = np.array([0, 2, 7]), np.array([0.0, 30.4, 35.0]), np.array([38.9, 38.9, 38.9])
-    delta = np.log(1.15) / 52
+    delta = np.log(1.15) / WEEKS_PER_YEAR  # the default periods a year (valuation.units)
     # brute force: sum of discounted increments on a fine grid (midpoint discounting)
     grid = np.linspace(0, 40 / delta, 60_001)
     cum = np.vstack([cdnow_bg.conditional_expected_purchases(grid, xi, ti, Ti)
@@ -390,7 +391,7 @@ def _fhl_eq6_loglik(params, x, tx, T, w):
 @pytest.mark.parametrize("finite_sums", [True, False])
 @pytest.mark.parametrize("block_rows", [32_768, 2])  # one block; frequencies 2, 3 split
 def test_derivatives_match_the_papers_formula(monkeypatch, finite_sums, block_rows):
-    import valuation.models.betageo as bg
+    import valuation.models._bgnbd_likelihood as bg  # the likelihood's module
 
     monkeypatch.setattr(bg, "BLOCK_ROWS", block_rows)
     if not finite_sums:  # the gammaln / digamma differences instead of the finite sums

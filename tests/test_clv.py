@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from valuation.units import WEEKS_PER_YEAR
 
 from valuation.clv import customer_clv
 from valuation.errors import ModelInputError
@@ -33,7 +34,7 @@ def test_pareto_dert_independent_check(cdnow_rfm, fitted):
     r, al, s, be = pn.params_
     row = cdnow_rfm.iloc[0]
     x, T = row["frequency"], row["T"]
-    delta = np.log(1.15) / 52
+    delta = np.log(1.15) / WEEKS_PER_YEAR  # the default periods a year (valuation.units)
     from scipy.integrate import quad
     from scipy.stats import gamma as gamma_dist
 

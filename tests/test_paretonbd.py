@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from valuation.units import WEEKS_PER_YEAR
 from scipy.integrate import quad
 from scipy.special import gammaln, hyp2f1
 
@@ -96,7 +97,7 @@ def test_dert_closed_form_equals_numerical_integral(cdnow_rfm, cdnow_pnbd):
     # a customer alive for sure and immortal-ish buys (r+x)/(alpha+T) a week, discounted
     lim = ParetoNBD()
     lim.params_ = pd.Series({"r": 1.0, "alpha": 1.0, "s": 1e-3, "beta": 1e6})
-    delta = np.log(1.15) / 52
+    delta = np.log(1.15) / WEEKS_PER_YEAR  # the default periods a year (valuation.units)
     got = lim.discounted_expected_transactions([0.0], [0.0], [1.0], 0.15)
     assert got[0] == pytest.approx(1.0 / 2.0 / delta, rel=2e-3)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from valuation.units import WEEKS_PER_YEAR
 
 from test_value_fixtures import make_params, synthetic_tables
 from valuation.models import BetaGeo, ShiftedBetaGeometric
@@ -74,12 +75,13 @@ def test_grid_transactions_match_the_models_discounted_transactions(fitted):
     per_pair = stream.expected_transactions(edges) @ (1.12 ** -mid)
     ours = per_pair[stream.xt_inverse_] * stream.alive()
     theirs = np.asarray(stream.purchase_model_.discounted_expected_transactions(
-        rfm["frequency"], rfm["recency"], rfm["T"], 0.12, 52, horizon_periods=5 * 52))
+        rfm["frequency"], rfm["recency"], rfm["T"], 0.12, WEEKS_PER_YEAR,
+        horizon_periods=5 * WEEKS_PER_YEAR))
     # quarterly mid-point discounting against the models' continuous quadrature
     assert np.allclose(ours, theirs, rtol=0.01, atol=1e-4)
     # the (x, T) factorisation reproduces the direct conditional expectation
     direct = np.asarray(stream.purchase_model_.conditional_expected_purchases(
-        52.0, rfm["frequency"], rfm["recency"], rfm["T"]))
+        WEEKS_PER_YEAR, rfm["frequency"], rfm["recency"], rfm["T"]))
     one_year = stream.expected_transactions(np.array([0.0, 1.0]))[:, 0]
     assert np.allclose(one_year[stream.xt_inverse_] * stream.alive(), direct, rtol=1e-9)
 

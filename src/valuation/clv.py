@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from valuation.errors import ModelInputError
+from valuation.units import WEEKS_PER_YEAR
 
 
 class PurchaseModel(Protocol):
@@ -30,7 +31,7 @@ class PurchaseModel(Protocol):
         recency: object,
         T: object,
         annual_discount_rate: float,
-        periods_per_year: float = 52,
+        periods_per_year: float = WEEKS_PER_YEAR,
         *,
         horizon_periods: float | None = None,
     ) -> object: ...
@@ -53,7 +54,7 @@ def customer_clv(
     gross_margin: float,
     annual_discount_rate: float,
     horizon_years: float | None = None,
-    periods_per_year: float = 52,
+    periods_per_year: float = WEEKS_PER_YEAR,
 ) -> pd.DataFrame:
     """Expected discounted margin of each customer's residual lifetime.
 
@@ -71,7 +72,7 @@ def customer_clv(
     horizon_years : float, optional
         Finite horizon in years; ``None`` for unlimited.
     periods_per_year : float
-        Periods of the time unit in a year (52 for weeks, 365 for days, 12 for months).
+        Periods of the time unit in a year (:data:`valuation.units.PERIODS_PER_YEAR`: 52.18 for weeks, 365.25 for days, 12 for months).
 
     Returns
     -------

@@ -78,7 +78,10 @@ def discounted_expected_increments(
     result = np.empty(len(scale))
     for start in range(0, len(scale), _CHUNK):
         rows = np.arange(start, min(start + _CHUNK, len(scale)))
-        s = np.maximum(scale[rows], 1e-12)
+        # panels on the finer of the customer's time scale and the discounting's (1/delta):
+        # a long time scale (large alpha or beta: little dropout) must not stretch the panels
+        # over many e-folds of the discount factor
+        s = np.clip(scale[rows], 1e-12, 1.0 / delta)
         k_max = int(np.ceil(np.log2(max(t_max / s.min(), 1.0)))) + 1
         powers = 2.0 ** np.arange(-4, k_max + 1)
         edges = np.concatenate([np.zeros((len(rows), 1)), s[:, None] * powers[None, :]], axis=1)

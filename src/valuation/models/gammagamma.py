@@ -254,17 +254,23 @@ class GammaGamma(FittedMixin):
             )
 
     def conditional_expected_spend(self, frequency: object, monetary_value: object) -> object:
-        """E[spend | x, mean z] = (p gamma + p x z) / (p x + q - 1); population mean when x = 0."""
+        """E[spend | x, mean z] = (p gamma + p x z) / (p x + q - 1); population mean when x = 0.
+
+        Defined for a mean repeat spend of 0 too (free items, as in CDNOW): the posterior
+        mean is then ``p gamma / (p x + q - 1)``, shrunk below the population mean. (The
+        model cannot be *fitted* on such customers, whose gamma density is 0 at z = 0:
+        :meth:`fit` refuses them by name; fit on the customers with positive spend.)
+        """
         p, q, gam = self._check_fitted()
         self._require_q()
         x, index = as_array(frequency, "frequency")
         z, _ = as_array(monetary_value, "monetary_value")
-        bad = ~np.isfinite(x) | ~np.isfinite(z) | (x < 0) | ((x > 0) & (z <= 0))
+        bad = ~np.isfinite(x) | ~np.isfinite(z) | (x < 0) | (z < 0)
         if bad.any():
             raise ModelInputError(
-                "Invalid frequency / monetary value (missing, negative, or <= 0 spend with "
-                f"repeat purchases) for: {mask_labels(index[bad])}"
-            )
+                "Invalid frequency / monetary value (missing or negative) for: "
+                f"{mask_labels(index[bad])}. Expected frequency >= 0 and a mean repeat spend "
+                ">= 0.")
         z = np.where(x > 0, z, 0.0)
         value = (p * gam + p * x * z) / (p * x + q - 1)
         return wrap_like(value, index, frequency, "expected_spend")

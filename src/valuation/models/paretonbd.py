@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, hyperu, polygamma
 
+from valuation.units import WEEKS_PER_YEAR
 from valuation.errors import ModelError, ModelInputError
 from valuation.models._discount import discounted_expected_increments
 from valuation.models._mle import (
@@ -231,6 +232,11 @@ def paretonbd_loglik(
     return ll, grad
 
 
+#: above this lifetime shape s the confluent hypergeometric U of the DERT closed form is not
+#: trusted (it over- or underflows as s and beta grow); DERT is then taken by quadrature
+U_MAX_SHAPE = 30.0
+
+
 class ParetoNBD(FittedMixin):
     """Pareto/NBD model of repeat purchasing in a non-contractual setting.
 
@@ -347,7 +353,7 @@ class ParetoNBD(FittedMixin):
         recency: object,
         T: object,
         annual_discount_rate: float,
-        periods_per_year: float = 52,
+        periods_per_year: float = WEEKS_PER_YEAR,
         *,
         horizon_periods: float | None = None,
     ) -> object:
@@ -363,18 +369,29 @@ class ParetoNBD(FittedMixin):
         x, tx, big_t, index = check_rfm(frequency, recency, T)
         delta = discount_rate_per_period(annual_discount_rate, periods_per_year)
         alive = np.asarray(self.p_alive(x, tx, big_t))
+
+        def cond(rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+            xr, tr = x[rows, None], big_t[rows, None]
+            return (r + xr) / (alpha + tr) * self._lifetime_factor(beta + tr, t)
+
         if horizon_periods is None:
             z = delta * (beta + big_t)
             with np.errstate(all="ignore"):
                 log_zu = s * np.log(z) + np.log(hyperu(s, s, z))
             zu = np.exp(log_zu)
             dert = alive * (r + x) / (alpha + big_t) * zu / delta
+            # U(s, s; z) over- or underflows when s and beta are large (little or uniform
+            # dropout): there the same expectation by quadrature, stable in that limit
+            bad = ~np.isfinite(dert) | (zu <= 0) | (s > U_MAX_SHAPE)
+            if bad.any():
+                rows = np.flatnonzero(bad)
+
+                def cond_bad(sub: np.ndarray, t: np.ndarray) -> np.ndarray:
+                    return cond(rows[sub], t)
+
+                dert[rows] = alive[rows] * discounted_expected_increments(
+                    cond_bad, beta + big_t[rows], delta, None)
         else:
-
-            def cond(rows: np.ndarray, t: np.ndarray) -> np.ndarray:
-                xr, tr = x[rows, None], big_t[rows, None]
-                return (r + xr) / (alpha + tr) * self._lifetime_factor(beta + tr, t)
-
             dert = alive * discounted_expected_increments(cond, beta + big_t, delta, horizon_periods)
         if not np.all(np.isfinite(dert)):
             raise ModelError(

@@ -10,6 +10,8 @@ suppressed and the suppression stated).
 
 from __future__ import annotations
 
+import html
+
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -361,13 +363,17 @@ def purchase_fallback_reason(base: Any) -> str | None:
 def purchase_outlook(base: Any, params: DealParams) -> pd.DataFrame | None:
     """Expected alive / buying customers in each of the next 12 months, from the
     valuation's fitted purchase model (:func:`valuation.activity.expected_active_customers`);
-    ``None`` when the valuation uses no purchase model."""
+    ``None`` when the valuation uses no purchase model, or one other than BG/NBD."""
     from valuation.activity import expected_active_customers
 
     fitted = purchase_model(base)
     if fitted is None:
         return None
     model, rfm = fitted
+    from valuation.models import BetaGeo
+
+    if not isinstance(model, BetaGeo):  # the outlook is a BG/NBD computation; the holdout
+        return None  # may have chosen Pareto/NBD or BG/BB (valuation.value.selection)
     return expected_active_customers(model, rfm, months=12, time_unit=params.time_unit)
 
 
@@ -681,7 +687,7 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
     lines = [ctx.heading("executive_summary"),
              ctx.t("range_sentence", p10=ctx.money(p10), p50=ctx.money(p50),
                    p90=ctx.money(p90), point=ctx.money(result.value)),
-             "",
+             "", *holdout_miss_lines(ctx, result),
              ctx.t("position_sentence", side=side, anchor=ctx.money(anchor),
                    target=ctx.money(target), walk_away=ctx.money(walk)),
              "", _asking_text(ctx, result),
@@ -703,6 +709,50 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
                     expected=ctx.count(ctx.headline["earn_out_expected_retained"]),
                     p10=ctx.count(scenarios.get("P10", {}).get("retained_customers")),
                     p90=ctx.count(scenarios.get("P90", {}).get("retained_customers")))]
+    return "\n".join(lines)
+
+
+def holdout_miss_lines(ctx: BriefContext, result: Any) -> list[str]:
+    """Page 1's warning when the chosen purchase model missed its holdout by more than the
+    threshold (``valuation.value.selection``), and how the range was widened; else nothing."""
+    choice = (getattr(result, "models", None) or {}).get("purchase_model_choice") or {}
+    if not choice.get("missed"):
+        return []
+    error = float(choice["chosen_aggregate_error"])
+    limit = float(choice["miss_threshold"])
+    if ctx.lang == "zh":
+        text = (f"**注意：所选购买模型（{choice['chosen']}）在留出期的总购买量预测偏差为 "
+                f"{error:+.0%}（超过 {limit:.0%}），价值区间已按该偏差乘以购买价值向两侧放宽。**")
+    else:
+        text = (f"**Caution: the chosen purchase model ({choice['chosen']}) missed its holdout "
+                f"by {error:+.0%} in aggregate (more than {limit:.0%}); the range above is "
+                "widened by that error times the purchase stream's value.**")
+    return [text, ""]
+
+
+def model_choice_table(ctx: BriefContext, result: Any) -> str:
+    """Markdown table of the purchase models compared on the holdout (method notes)."""
+    choice = (getattr(result, "models", None) or {}).get("purchase_model_choice")
+    if not choice:
+        return ""
+    zh = ctx.lang == "zh"
+    head = ("| 模型 | 预测 | 实际 | 总量偏差 | 每客户平均绝对误差 | 选用 |" if zh else
+            "| model | predicted | actual | aggregate error | MAE per customer | chosen |")
+    lines = [("留出期模型比较（" if zh else "Purchase models on the holdout (")
+             + f"{choice['holdout']['start']} – {choice['holdout']['end']}"
+             + ("）；规则：总量偏差绝对值最小者；若另一模型的总量偏差与之相差不超过 2 个百分点且每客户"
+                "平均绝对误差更小，则选用该模型。" if zh else "); rule: " + choice["rule"] + "."),
+             "", head,
+             "|---|---:|---:|---:|---:|---|"]
+    for row in choice["candidates"]:
+        if row.get("status") != "ok":
+            status = ("拟合失败" if zh else
+                      md_text(str(row["status"])[:80]).replace("|", "/"))
+            lines.append(f"| {row['model']} | – | – | – | – | {status} |")
+            continue
+        lines.append(f"| {row['model']} | {row['predicted']:,.0f} | {row['actual']:,.0f} | "
+                     f"{row['aggregate_error']:+.1%} | {row['mae']:.3f} | "
+                     f"{'✓' if row['chosen'] else ''} |")
     return "\n".join(lines)
 
 
@@ -830,13 +880,18 @@ def validation_section(ctx: BriefContext, validation: PurchaseValidation):
 # ---------------------------------------------------------------------------------------
 # Method notes and handover
 # ---------------------------------------------------------------------------------------
-def method_notes(ctx: BriefContext, fallback_reason: str | None = None) -> str:
-    """Markdown of the method notes with the papers cited, and the purchase-model fallback
-    when the valuation used it (``fallback_reason``)."""
+def method_notes(ctx: BriefContext, fallback_reason: str | None = None,
+                 result: Any = None) -> str:
+    """Markdown of the method notes with the papers cited, the purchase-model fallback
+    when the valuation used it (``fallback_reason``), and the holdout comparison of the
+    purchase models (from ``result``, the ``ValuationResult``, when given)."""
     lines = [ctx.heading("method_notes"), ""]
     lines += [f"- {note}" for note in T.METHOD_NOTES[ctx.lang]]
     if fallback_reason:
         lines.append(f"- **{ctx.t('fallback_note', reason=md_text(T.reason_text(ctx.lang, fallback_reason)))}**")
+    table = model_choice_table(ctx, result) if result is not None else ""
+    if table:
+        lines += ["", table, ""]
     lines += ["", f"**{ctx.t('references')}**", ""]
     lines += [f"{i}. {ref}" for i, ref in enumerate(T.REFERENCES, 1)]
     return "\n".join(lines)

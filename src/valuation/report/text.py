@@ -380,6 +380,8 @@ REFERENCES: tuple[str, ...] = (
     "Note, brucehardie.com.",
     "Fader, P. S., & Hardie, B. G. S. (2007). How to project customer retention. Journal of "
     "Interactive Marketing, 21(1), 76–90.",
+    "Fader, P. S., Hardie, B. G. S., & Shang, J. (2010). Customer-base analysis in a "
+    "discrete-time noncontractual setting. Marketing Science, 29(6), 1086–1108.",
     "Gupta, S., Lehmann, D. R., & Stuart, J. A. (2004). Valuing customers. Journal of "
     "Marketing Research, 41(1), 7–18.",
     "McCarthy, D. M., & Fader, P. S. (2018). Customer-based corporate valuation for publicly "

@@ -68,6 +68,9 @@ def _model_summary(base: CustomerBase) -> dict:
     for name, stream in base.streams_.items():
         if hasattr(stream, "summary"):
             out[name] = {"model": stream.method, **stream.summary()}
+    choice = getattr(base, "model_choice_", None)
+    if choice is not None:
+        out["purchase_model_choice"] = choice.to_dict()
     return out
 
 
@@ -179,6 +182,20 @@ def valuate(tables: Mapping[str, pd.DataFrame] | CleanedTables, params, *, quali
     existing = dataclasses.replace(inputs, acquisitions_value=None)
     unc = bootstrap_value(base, assumptions, existing, replicates=n_rep,
                           seed=params.uncertainty.seed, progress=progress)
+    choice = getattr(base, "model_choice_", None)
+    if choice is not None and choice.missed:  # the range widens by the measured miss
+        from valuation.value.selection import MISS_THRESHOLD, widen_uncertainty
+
+        trans_mask = customers["transferable"].to_numpy(bool)
+        stream_value = float(values["clv_purchase"].to_numpy()[trans_mask].sum()) * (
+            1.0 - inputs.haircut)
+        unc, shift = widen_uncertainty(unc, choice.chosen_error, stream_value)
+        notes.append(
+            f"HOLDOUT MISS: the purchase model ({choice.chosen}) misses the holdout by "
+            f"{choice.chosen_error:+.1%} in aggregate (more than {MISS_THRESHOLD:.0%}); the "
+            f"value range is widened by {abs(choice.chosen_error):.1%} of the purchase "
+            f"stream's transferable value ({stream_value:,.0f} CNY), i.e. by {shift:,.0f} "
+            "CNY on each side of the point estimate.")
 
     def value_of(a: Assumptions) -> float:
         return transferable_value(base, a, existing)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from valuation.units import discount_factors
 from valuation.value.assumptions import Assumptions
 
 LABEL = "future acquisitions (assumption, not existing customers)"
@@ -86,7 +87,7 @@ def acquisition_value(clv_new_customer: float, acquisitions, assumptions: Assump
     net = float(clv_new_customer) - float(acquisitions.cost_per_customer)
     for y, share in enumerate(shares):
         customers = float(acquisitions.customers_per_year) * share
-        factor = (1 + assumptions.annual_discount_rate) ** -(y + share / 2)
+        factor = float(discount_factors(y + share / 2, assumptions.annual_discount_rate))
         rows.append({"year": y + 1, "customers": customers, "net_value_per_customer": net,
                      "discount_factor": factor, "present_value": customers * net * factor})
     table = pd.DataFrame(rows)

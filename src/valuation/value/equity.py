@@ -27,6 +27,7 @@ import pandas as pd
 from valuation.errors import ConvergenceError, ConvergenceWarning, ModelError, ModelInputError
 from valuation.privacy.cohorts import cohort_mask
 from valuation.tables import COHORTS
+from valuation.units import MONTHS_PER_YEAR, midpoint_discount
 from valuation.value.assumptions import Assumptions
 from valuation.value.fallback import EmpiricalRateStream, purchase_fallback_reason
 from valuation.value.instalments import InstalmentStream, instalment_plans
@@ -268,7 +269,7 @@ class CustomerBase:
                 self.customers_.index, fill_value=False)
             self.customers_["active"] |= active_member.to_numpy(bool)
         self.edges_ = time_grid(self.max_horizon_years, (assumptions.horizon_years,
-                                                         assumptions.hazard_months / 12.0))
+                                                         assumptions.hazard_months / MONTHS_PER_YEAR))
         self._positions = {}
         return self
 
@@ -282,19 +283,19 @@ class CustomerBase:
         rfm = rfm.loc[rfm.index.isin(self.customers_.index)]
         repeat_buyers = int((rfm["frequency"] > 0).sum())
         reason = purchase_fallback_reason(repeat_buyers)
-        stream = None
-        if reason is None:
-            purchase, spend = self._templates()
-            stream = PurchaseStream(purchase, spend, PERIODS_PER_YEAR[params.time_unit])
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    stream.fit(rfm)
-                reason = purchase_fallback_reason(
-                    repeat_buyers, fit_notes=list(getattr(stream.purchase_model_,
-                                                          "fit_notes_", []) or []))
-            except (ConvergenceError, ModelError) as exc:
-                reason = purchase_fallback_reason(repeat_buyers, error=exc)
+        self.model_choice_ = None
+        if reason is None:  # candidates compared on the holdout (valuation.value.selection)
+            from valuation.value.selection import choice_note, fit_chosen_stream
+
+            spend = self._templates()[1]
+            births = None
+            if params.economics.membership_fee is not None:  # fees valued apart: arrivals
+                paid = net_orders(self.tables_["orders"], self.as_of_,
+                                  ["customer_token", "order_date"])
+                births = paid.groupby("customer_token", observed=True)["order_date"].min()
+            stream, self.model_choice_, reason = fit_chosen_stream(
+                orders, params, self.customers_.index, self.purchase_model, spend, births)
+            self.method_notes_.append(choice_note(self.model_choice_))
         if reason is None:
             for role, model in (("purchase", stream.purchase_model_),
                                 ("spend", stream.spend_model_)):
@@ -307,7 +308,7 @@ class CustomerBase:
         self.purchase_fallback_reason_ = reason
         horizon = self.assumptions_.horizon_years
         self.method_notes_.append(
-            f"FALLBACK purchase method: {reason}. Repeat purchases valued at the empirical "
+            f"FALLBACK purchase method (last resort, no purchase model could be used): {reason}. Repeat purchases valued at the empirical "
             f"rate of {fallback.rate_:.4f} per customer-year ({fallback.rate_events_:.0f} "
             f"repeat purchase(s) in {fallback.rate_exposure_:,.0f} customer-years) times the "
             f"Kaplan-Meier expected remaining lifetime of each active customer (mean "
@@ -431,7 +432,7 @@ class CustomerBase:
             )
         edges = self.edges_[self.edges_ <= assumptions.horizon_years + 1e-9]
         mid = (edges[:-1] + edges[1:]) / 2
-        disc = (1 + assumptions.annual_discount_rate) ** (-mid)
+        disc = midpoint_discount(edges, assumptions.annual_discount_rate)
         shock = attrition_ratio(mid, self.retention(assumptions.inactivity_days),
                                 assumptions.one_off_loss, assumptions.hazard_multiplier,
                                 assumptions.hazard_months)
@@ -475,8 +476,7 @@ class CustomerBase:
         members), so a mixed business is not counted twice.
         """
         edges = self.edges_[self.edges_ <= assumptions.horizon_years + 1e-9]
-        mid = (edges[:-1] + edges[1:]) / 2
-        disc = (1 + assumptions.annual_discount_rate) ** (-mid)
+        disc = midpoint_discount(edges, assumptions.annual_discount_rate)
         n = max(len(self.customers_), 1)
         total = 0.0
         for name, stream in self.streams_.items():

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from valuation.errors import ModelInputError
-from valuation.value.retention import DAYS_PER_YEAR, ResidualRetention
+from valuation.units import DAYS_PER_YEAR
+from valuation.value.retention import ResidualRetention
 
 MIN_REPEAT_BUYERS = 30
 """Fewer repeat buyers than this: BG/NBD is not attempted (its four parameters would rest
@@ -81,7 +82,7 @@ class EmpiricalRateStream:
     """
 
     method = "empirical_rate_fallback"
-    label = "FALLBACK: empirical repeat-purchase rate x Kaplan-Meier lifetime x mean order value"
+    label = "FALLBACK (last resort): empirical repeat-purchase rate x Kaplan-Meier lifetime x mean order value"
 
     def __init__(self, retention: ResidualRetention) -> None:
         self.retention = retention

@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 
 from valuation.errors import ModelError, ModelInputError
+from valuation.units import DAYS_PER_YEAR, PERIODS_PER_YEAR, WEEKS_PER_YEAR
 from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS
 from valuation.value.draws import draw_parameters
 from valuation.value.newton import newton_params, with_params
 
-PERIODS_PER_YEAR: dict[str, float] = {"D": 365.25, "W": 52.0, "M": 12.0}
-"""Model time units per year (weeks: 52, as in the models' own discounting)."""
+# model time units per year (weeks: 365.25 / 7 = 52.18): one definition, valuation.units
 
 
 def time_grid(max_years: float, extra_points: tuple[float, ...] = ()) -> np.ndarray:
@@ -106,12 +106,12 @@ class PurchaseStream:
         Unfitted, with ``fit(frequency, monetary_value[, weights])`` and
         ``conditional_expected_spend(frequency, monetary_value)``.
     periods_per_year : float
-        Model time units in a year (52 for weeks).
+        Model time units in a year (52.18 for weeks, :data:`valuation.units.WEEKS_PER_YEAR`).
     """
 
     method = "purchase_model"
 
-    def __init__(self, purchase_model, spend_model, periods_per_year: float = 52.0) -> None:
+    def __init__(self, purchase_model, spend_model, periods_per_year: float = WEEKS_PER_YEAR) -> None:
         self.purchase_model = purchase_model
         self.spend_model = spend_model
         self.periods_per_year = periods_per_year
@@ -527,9 +527,9 @@ def membership_table(orders: pd.DataFrame, as_of: pd.Timestamp, *,
         return pd.DataFrame(columns=["payments", "observed_decisions", "next_due_years", "active"])
     grouped = paid.groupby("customer_token")["order_date"]
     first, last, count = grouped.min(), grouped.max(), grouped.size()
-    years_since_first = (as_of - first).dt.days / 365.25
-    observed = np.floor(years_since_first - grace_days / 365.25).clip(lower=0).astype(int)
-    next_due = ((last + pd.Timedelta(days=365)) - as_of).dt.days / 365.25
+    years_since_first = (as_of - first).dt.days / DAYS_PER_YEAR
+    observed = np.floor(years_since_first - grace_days / DAYS_PER_YEAR).clip(lower=0).astype(int)
+    next_due = ((last + pd.Timedelta(days=365)) - as_of).dt.days / DAYS_PER_YEAR
     return pd.DataFrame({
         "payments": count.astype(int),
         "observed_decisions": np.maximum(observed, count - 1).astype(int),
