@@ -30,7 +30,7 @@ HOST = socket.gethostname()
 def client():
     from distributed import Client, LocalCluster
 
-    env = {KEY_ENV: KEY_HEX, "VALUATION_DEAL_KEY": KEY_HEX}
+    env = {KEY_ENV: KEY_HEX}  # not the default key variable: real briefs use their key files
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       env=env) as cluster, Client(cluster) as dask_client:
         dask_client.register_plugin(FreshFolderPerTask())

@@ -275,11 +275,12 @@ def test_leftover_staging_folders_are_cleaned_by_the_next_run(target):
 def test_a_batch_target_with_a_different_key_fails_with_the_reason(tmp_path):
     """The batch job of a target whose dataset was made with another key: failed, named."""
     from _brief_fixtures import write_target
-    from valuation.batch import brief_job
+    from valuation.batch import TargetSpec, run_target
+    from valuation.params import load_params
 
     params = write_target(tmp_path, "keyed", n=50, replicates=2)
     (tmp_path / "deal.key").write_text(os.urandom(32).hex())  # the key was swapped
-    outcome = brief_job(str(params), str(tmp_path / "outputs"))
+    outcome = run_target(TargetSpec.from_params(load_params(params)))
     assert not outcome["ok"]
     assert "fingerprint" in outcome["error"]
     assert not (tmp_path / "outputs" / "keyed").exists()

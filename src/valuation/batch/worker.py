@@ -233,7 +233,7 @@ def run_target(spec: TargetSpec, runner: Runner = brief_runner, *,
         params = materialize(spec, scratch)
         check_inputs(params, host)
         check_key(params, host)
-        out_dir = scratch / "out" / spec.target
+        out_dir = scratch / "outputs" / spec.target  # the params folder's outputs/ (path safety)
         outcome.notices = list(runner(params, out_dir) or [])
         files, withheld = collect_published(out_dir)
         if "results.json" not in files:
