@@ -17,8 +17,12 @@ Steps (one function each, :func:`run_gate` chains them):
    * ``mobile_token`` = token of the valid normalised mobile under field ``mobile``
      (dummies included; ``mobile_dummy`` flags every known dummy, valid prefix or not:
      13800000000 and 11111111111 alike);
-3. drop names, mobiles, ID numbers and e-mails; redact feedback text (with the writer's
-   own name);
+3. drop names, mobiles, ID numbers and e-mails; redact feedback text (identifiers of the
+   detector, the writer's own name and every other customer's name); apply each text
+   column's policy (:mod:`~valuation.privacy.categories`): closed vocabularies, labels
+   (city, channel, course, category) redacted and their values held by fewer than
+   ``privacy.min_cell_size`` customers grouped into ``other``, order numbers holding an
+   identifier pseudonymised;
 4. write ``<analysis_dir>/<table>.parquet`` atomically, scanning each file before it is
    moved into place (a finding raises :class:`~valuation.errors.LeakError` and no file of
    the run is kept); tables are built, written and released one at a time, so the gate
@@ -47,9 +51,11 @@ from valuation.fileio import atomic_path, sha256_file
 from valuation.params import DealParams
 from valuation.privacy import identifiers as ids
 from valuation.privacy.attributes import city_tier, derive_attributes
+from valuation.privacy.categories import apply_policy
 from valuation.privacy.cohorts import cohort_counts
 from valuation.privacy.log import append_entry, log_path, require_intact
-from valuation.privacy.redact import redact_series
+from valuation.privacy.names import NameMatcher
+from valuation.privacy.redact import PLACEHOLDERS, redact_series
 from valuation.privacy.scanner import leak_error, scan_file
 from valuation.privacy.tokens import pseudonymize
 from valuation.tables import ANALYSIS_COLUMNS, RAW_COLUMNS, TABLES
@@ -205,7 +211,8 @@ def build_customers(raw: pd.DataFrame, key: bytes, as_of: dt.date) -> pd.DataFra
 
 
 def build_linked(raw: pd.DataFrame, table: str, key: bytes,
-                 names_by_id: pd.Series | None = None) -> pd.DataFrame:
+                 names_by_id: pd.Series | None = None,
+                 matcher: NameMatcher | None = None) -> pd.DataFrame:
     """An orders, activity or feedback table keyed by customer token.
 
     Parameters
@@ -218,6 +225,8 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
         The deal key.
     names_by_id : pd.Series, optional
         Customer name by trimmed customer id, to redact feedback writers' own names.
+    matcher : NameMatcher, optional
+        Every customer's name, replaced in feedback text wherever it appears.
     """
     # only the columns kept, shared with the raw table (no copy of a 10^7-row frame)
     out = {column: raw[column] for column in ANALYSIS_COLUMNS[table] if column in raw}
@@ -227,7 +236,11 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
         out["refund_amount"] = pd.to_numeric(out["refund_amount"], errors="coerce").fillna(0.0)
     if table == "feedback":
         names = customer_id.map(names_by_id) if names_by_id is not None else None
-        out["text_redacted"] = redact_series(raw["text"], names)
+        text = redact_series(raw["text"], names)
+        if matcher:
+            text = text.map(lambda t: matcher.replace(t, PLACEHOLDERS["name"]),
+                            na_action="ignore").astype("string")
+        out["text_redacted"] = text
     del customer_id
     return _typed(out, table)
 
@@ -244,9 +257,23 @@ def iter_analysis_tables(ingest_result: Any, params: DealParams,
     names_by_id = pd.Series(names.to_numpy(), index=ids_.to_numpy())
     names_by_id = names_by_id[names_by_id.index.notna()]
     names_by_id = names_by_id[~names_by_id.index.duplicated()]
-    yield "customers", build_customers(customers_raw, key, params.as_of)
+    matcher = NameMatcher(names.dropna().unique())
+    k = params.privacy.min_cell_size
+
+    def tokenize(values: pd.Series) -> pd.Series:
+        return pseudonymize(values, "order_id", key)
+
+    customers = build_customers(customers_raw, key, params.as_of)
+    apply_policy(customers, "customers", customers["customer_token"], k=k, names=matcher,
+                 tokenize=tokenize)
+    yield "customers", customers
+    del customers
     for table in TABLES[1:]:
-        yield table, build_linked(_raw(ingest_result, table), table, key, names_by_id)
+        frame = build_linked(_raw(ingest_result, table), table, key, names_by_id, matcher)
+        apply_policy(frame, table, frame["customer_token"], k=k, names=matcher,
+                     tokenize=tokenize)
+        yield table, frame
+        del frame
 
 
 def build_analysis_tables(ingest_result: Any, params: DealParams,
