@@ -12,7 +12,9 @@ What is found
     ``1[3-9]`` + 9 digits, with any one or two of ``space . - ( ) /`` between any digits,
     an optional ``+86`` / ``0086`` / ``86`` / ``(+86)`` prefix, glued to letters or labels
     (``wx13812345678``, ``tel:``, ``微信``, ``手机``) but never to other digits, nor followed
-    directly by a Latin letter (serial numbers such as ``INV-13912345678X``). Numbers
+    directly by a Latin letter (serial numbers such as ``INV-13912345678X``). No digit kind
+    is found inside a hexadecimal run of 16 or more characters (the workbench's own tokens,
+    hashes). Numbers
     grouped in thousands (``13 800 000 000``), date-shaped runs, decimals (``0.13812345678``)
     and runs inside a 16+ character hexadecimal token are not mobiles.
 ``id_number``
@@ -37,6 +39,7 @@ detection; the scanner reports the certain ones.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -72,6 +75,8 @@ EMAIL = re.compile(
     r"(?<![\w.+\-])(" + _LOCAL + ")(" + _AT + ")(" + _LABEL + r"(?:" + _DOT + _LABEL + ")*)"
     + _DOT + r"([A-Za-z]{2,24}|" + _CJK_TLDS + r")(?![A-Za-z0-9\-])"
 )
+_AFTER_AT = re.compile(_AT + _LABEL + r"(?:" + _DOT + _LABEL + ")*" + _DOT
+                       + r"(?:[A-Za-z]{2,24}|" + _CJK_TLDS + r")(?![A-Za-z0-9\-])")
 _LOCAL_LABELS = re.compile(r"^(?:电子邮箱|邮箱地址|电子邮件|邮箱|电邮|邮件|联系方式|联系|我的|地址|是|为|：|:)+")
 QQ = re.compile(r"(?:QQ|qq|Qq|扣扣|企鹅)(?:号码|号|账号|帐号)?\s*[:：=]?\s*"
                 + rf"([1-9](?:{_S}[0-9]){{4,10}})" + _NOT_DIGIT_AFTER)
@@ -87,6 +92,15 @@ FILE_EXTENSION_TLDS = frozenset(
 )
 _PREFILTER = re.compile(r"[0-9@\uff10-\uff19\uff20〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖幺"
                         r"①-⑳⑴-⒇⒈-⒛]|at|AT|At|艾特|信|[wWvV][xX]|wechat|weixin|[vV]\s*[:：]")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+_AT_ANCHOR = re.compile(r"[@\[(【{<（]|\s(?:at|AT)\s|艾特")
+_WECHAT_HINTS = ("信", "wx", "WX", "Wx", "wX", "vx", "VX", "Vx", "vX", "wechat", "WeChat",
+                 "WECHAT", "weixin", "WeiXin")
+_V_LABEL = re.compile(r"[vV]\s*[:：]")
+_QQ_HINTS = ("QQ", "qq", "Qq", "扣扣", "企鹅")
+_CLUSTER = re.compile(r"[0-9](?:[ \t.\-()/]{0,2}[0-9])*+")
+"""A maximal run of digits with separators; those of 11+ digits are the only places a
+mobile or ID number can be."""
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})+$")
 _DATE = re.compile(r"(?:19|20)\d{2}[-./]\d{1,2}[-./]\d{1,2}")
 
@@ -146,7 +160,7 @@ def _hex_token_around(text: str, start: int, end: int) -> bool:
         a -= 1
     while b < len(text) and text[b] in "0123456789abcdefABCDEF":
         b += 1
-    return b - a >= 16
+    return b - a >= 16 and not text[a:b].isdigit()
 
 
 def _separated_like_number(raw: str) -> bool:
@@ -155,27 +169,46 @@ def _separated_like_number(raw: str) -> bool:
     return bool(_THOUSANDS.match(stripped) or _DATE.search(raw))
 
 
-def _find_ids(text: str) -> list[tuple[int, int, str, str, bool]]:
+def _clusters(text: str) -> list[tuple[int, int]]:
+    """Windows around every run of 11 or more digits (separators allowed between them)."""
+    windows = []
+    for cluster in _CLUSTER.finditer(text):
+        a, b = cluster.span()
+        if b - a >= 11 and sum(c.isdigit() for c in cluster.group(0)) >= 11:
+            windows.append((max(0, a - 8), min(len(text), b + 3)))
+    return windows
+
+
+def _in_clusters(pattern: re.Pattern, text: str,
+                 windows: list[tuple[int, int]]) -> Iterator[re.Match]:
+    """``pattern`` matches inside digit clusters only (the patterns are slow on long text)."""
+    for a, b in windows:
+        yield from pattern.finditer(text, a, b)
+
+
+def _find_ids(text: str, windows) -> list[tuple[int, int, str, str, bool]]:
     found = []
-    for match in ID18.finditer(text):
+    for match in _in_clusters(ID18, text, windows):
         value = _digits(match.group(1))
         if "X" in value[:17] or not _real_date(int(value[6:10]), int(value[10:12]),
                                                  int(value[12:14])):
             continue
-        if value[6:8] not in ("19", "20") or _DATE.search(match.group(1)):
+        if value[6:8] not in ("19", "20") or _DATE.search(match.group(1)) or \
+                _hex_token_around(text, *match.span(1)):
             continue
         found.append((*match.span(1), "id_number", value, id_check_char(value[:17]) == value[17]))
-    for match in ID15.finditer(text):
+    for match in _in_clusters(ID15, text, windows):
         value = _digits(match.group(1))
         if _real_date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12])) and \
-                not _separated_like_number(match.group(1)):
+                not _separated_like_number(match.group(1)) and \
+                not _hex_token_around(text, *match.span(1)):
             found.append((*match.span(1), "id_number", value, True))
     return found
 
 
-def _find_mobiles(text: str) -> list[tuple[int, int, str, str, bool]]:
+def _find_mobiles(text: str, windows) -> list[tuple[int, int, str, str, bool]]:
     found = []
-    for match in MOBILE.finditer(text):
+    for match in _in_clusters(MOBILE, text, windows):
         number = match.group(2)
         if _separated_like_number(number) or _hex_token_around(text, *match.span(2)):
             continue
@@ -185,9 +218,24 @@ def _find_mobiles(text: str) -> list[tuple[int, int, str, str, bool]]:
     return found
 
 
+def _email_matches(text: str) -> Iterator[re.Match]:
+    """EMAIL matches, searched only where an ``@`` (or a spelled one) is followed by a
+    domain: the full pattern is slow on long text."""
+    seen: set[int] = set()
+    for anchor in _AT_ANCHOR.finditer(text):
+        a = anchor.start()
+        after = _AFTER_AT.match(text, a)
+        if not after:
+            continue
+        for match in EMAIL.finditer(text, max(0, a - 70), after.end()):
+            if match.start(2) <= a < match.end(2) and match.start() not in seen:
+                seen.add(match.start())
+                yield match
+
+
 def _find_emails(text: str) -> list[tuple[int, int, str, str, bool]]:
     found = []
-    for match in EMAIL.finditer(text):
+    for match in _email_matches(text):
         local, at, domain, tld = match.group(1, 2, 3, 4)
         spelled = at != "@" or not re.fullmatch(r"[^\s\[\]()【】{}<>（）]*", domain + ".")
         if tld.lower() in FILE_EXTENSION_TLDS and at == "@":
@@ -207,9 +255,12 @@ def _find_emails(text: str) -> list[tuple[int, int, str, str, bool]]:
 
 def _find_labelled(text: str) -> list[tuple[int, int, str, str, bool]]:
     found = []
-    for match in QQ.finditer(text):
+    for match in QQ.finditer(text) if any(h in text for h in _QQ_HINTS) else ():
+        if _hex_token_around(text, *match.span(1)):
+            continue
         found.append((*match.span(1), "qq", _digits(match.group(1)), True))
-    for match in WECHAT.finditer(text):
+    hinted = any(h in text for h in _WECHAT_HINTS) or _V_LABEL.search(text)
+    for match in WECHAT.finditer(text) if hinted else ():
         wechat_id = _WECHAT_ID.match(text, match.end())
         if wechat_id:
             found.append((*wechat_id.span(), "wechat", wechat_id.group(0), True))
@@ -233,15 +284,23 @@ def detect(text: object) -> list[Detection]:
     if not original or not _PREFILTER.search(original):
         return []
     norm = normalize(original)
-    candidates = (_find_emails(norm.text) + _find_ids(norm.text) + _find_mobiles(norm.text)
-                  + _find_labelled(norm.text))
+    # hexadecimal tokens (the workbench's pseudonyms, hashes) hold no identifier: blank
+    # them (same length, so offsets stay) before the slower patterns run
+    text = _HEX_RUN.sub(lambda m: m.group(0) if m.group(0).isdigit() else "\x00" * len(m.group(0)),
+                        norm.text)
+    windows = _clusters(text)
+    candidates = (_find_emails(text) + _find_ids(text, windows) + _find_mobiles(text, windows)
+                  + _find_labelled(text))
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # kept spans, sorted and disjoint, so their ends are sorted too
+    ends: list[int] = []
     out = []
     for start, end, kind, value, certain in candidates:
-        if any(start < b and a < end for a, b in taken):
+        k = bisect.bisect_left(starts, end)
+        if k and ends[k - 1] > start:
             continue
-        taken.append((start, end))
+        starts.insert(k, start)
+        ends.insert(k, end)
         a, b = norm.span(start, end)
         out.append(Detection(kind, a, b, original[a:b], value, certain))
     return sorted(out, key=lambda d: d.start)

@@ -47,6 +47,7 @@ from typing import Any
 
 import pandas as pd
 
+from valuation.errors import ParamsError
 from valuation.fileio import atomic_path, sha256_file
 from valuation.params import DealParams
 from valuation.privacy import identifiers as ids
@@ -54,7 +55,7 @@ from valuation.privacy.attributes import city_tier, derive_attributes
 from valuation.privacy.categories import apply_policy
 from valuation.privacy.cohorts import cohort_counts
 from valuation.privacy.log import append_entry, log_path, require_intact
-from valuation.privacy.names import NameMatcher
+from valuation.privacy.names import NameMatcher, names_in_params
 from valuation.privacy.redact import PLACEHOLDERS, redact_series
 from valuation.privacy.scanner import leak_error, scan_file
 from valuation.privacy.tokens import pseudonymize
@@ -340,7 +341,16 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
         A written file holds a personal identifier; nothing of the run is kept.
     LogIntegrityError
         The target's processing log is broken (it is checked before anything is written).
+    ParamsError
+        A published params text (name, operator, ...) holds a customer's name.
     """
+    customers_raw = _raw(ingest_result, "customers")
+    fields = names_in_params(params, NameMatcher(customers_raw["name"].dropna().unique()))
+    if fields:
+        raise ParamsError(
+            f"{params.source or 'params'}: the name of a customer of this target is in "
+            f"{', '.join(fields)}; params text is published in the brief and the log: "
+            "replace it (e.g. the company's name, the analyst's role)")
     log_file = log_path(params)
     if log_file.exists():
         require_intact(log_file)

@@ -150,3 +150,22 @@ class NameMatcher:
 
     def __bool__(self) -> bool:
         return bool(self.cjk or self.latin)
+
+
+PARAMS_TEXT_FIELDS: tuple[str, ...] = (
+    "name", "privacy.operator", "privacy.purpose", "privacy.legal_basis",
+    "privacy.assessment_ref", "handover.new_owner_name",
+)
+"""Params text that is published (brief, results, processing log)."""
+
+
+def names_in_params(params: object, matcher: NameMatcher) -> list[str]:
+    """Params fields of :data:`PARAMS_TEXT_FIELDS` that hold a known customer's name."""
+    found = []
+    for field in PARAMS_TEXT_FIELDS:
+        value: object = params
+        for part in field.split("."):
+            value = getattr(value, part, None)
+        if isinstance(value, str) and matcher.replace(value, "\x00") != value:
+            found.append(field)
+    return found

@@ -25,6 +25,7 @@ Rules, applied to each character:
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -50,10 +51,17 @@ def _format_chars() -> str:
     chars |= {chr(c) for c in (0x110BD, 0x110CD, *range(0x13430, 0x13440),
                                *range(0x1BCA0, 0x1BCA4), *range(0x1D173, 0x1D17B),
                                *range(0xE0001, 0xE0002), *range(0xE0020, 0xE0080))}
-    return "".join(sorted(chars | _FILLERS | _DASHES))
+    codes = sorted(ord(c) for c in chars | _FILLERS | _DASHES)
+    ranges, start = [], codes[0]
+    for previous, code in zip(codes, codes[1:] + [None]):
+        if code != previous + 1:
+            ranges.append(re.escape(chr(start)) if start == previous
+                          else f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+    return "".join(ranges)
 
 
-_SPECIAL = re.compile("[" + re.escape(_format_chars()) + "]")
+_SPECIAL = re.compile("[" + _format_chars() + "]")
 """Characters that change under normalisation although the text is NFKC-stable."""
 
 
@@ -62,6 +70,7 @@ def is_invisible(char: str) -> bool:
     return char in _FILLERS or unicodedata.category(char) == "Cf"
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold(char: str) -> str:
     if is_invisible(char):
         return ""
