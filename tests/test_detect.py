@@ -188,7 +188,8 @@ def test_prices_dates_order_numbers_and_amounts_are_not_identifiers(a, b):
 def test_known_false_positive_shapes_stay_out():
     for text in ["logo@2x.png", "mathjax@2.7.7", "ratio 0.13912345678", "INV-13912345678X",
                  "13 800 000 000", "看一看三个人", "2023-12-01 13:00:00", "1,391,234.56",
-                 "look at the data. com"]:
+                 "look at the data. com", "3   15055.021857   0.013041", "aWxX0abcdef12",
+                 "wxWidgets 3.2", "base64 QQ0123456789Wx1234567abc"]:
         assert detect(text) == [], text
 
 

@@ -15,7 +15,8 @@ What is found
     directly by a Latin letter (serial numbers such as ``INV-13912345678X``). No digit kind
     is found inside a hexadecimal run of 16 or more characters (the workbench's own tokens,
     hashes). Numbers
-    grouped in thousands (``13 800 000 000``), date-shaped runs, decimals (``0.13812345678``)
+    grouped in thousands (``13 800 000 000``), date-shaped runs, decimals (``0.13812345678``,
+    ``15055.021857``)
     and runs inside a 16+ character hexadecimal token are not mobiles.
 ``id_number``
     17 digits + a digit or ``X``/``x`` (separators allowed as for mobiles) whose first digit
@@ -30,7 +31,9 @@ What is found
     5-11 digits after a QQ label (``QQ``, ``qq号``, ``扣扣``, ``企鹅号``).
 ``wechat``
     A WeChat ID (a letter then 5-19 letters, digits, ``_`` or ``-``) after a WeChat label
-    (``微信``, ``微信号``, ``wx``, ``vx``, ``wechat``, ``weixin``, ``v信``, ``V:``).
+    (``微信``, ``微信号``, ``v信``, glued or not; ``wx``, ``vx``, ``wechat``, ``weixin``,
+    ``V`` as a word followed by a colon or a space, so that base64 or words such as
+    ``wxWidgets`` are not labels).
 
 ``certain`` is False for shapes that identify nobody for sure: a dummy mobile
 (13800000000), an ID number with a wrong check character. Redaction replaces every
@@ -78,12 +81,13 @@ EMAIL = re.compile(
 _AFTER_AT = re.compile(_AT + _LABEL + r"(?:" + _DOT + _LABEL + ")*" + _DOT
                        + r"(?:[A-Za-z]{2,24}|" + _CJK_TLDS + r")(?![A-Za-z0-9\-])")
 _LOCAL_LABELS = re.compile(r"^(?:电子邮箱|邮箱地址|电子邮件|邮箱|电邮|邮件|联系方式|联系|我的|地址|是|为|：|:)+")
-QQ = re.compile(r"(?:QQ|qq|Qq|扣扣|企鹅)(?:号码|号|账号|帐号)?\s*[:：=]?\s*"
+QQ = re.compile(r"(?:(?<![A-Za-z0-9])(?:QQ|qq|Qq)|扣扣|企鹅)(?:号码|号|账号|帐号)?\s*[:：=]?\s*"
                 + rf"([1-9](?:{_S}[0-9]){{4,10}})" + _NOT_DIGIT_AFTER)
 WECHAT = re.compile(
-    r"(?:微信|威信|薇信|徽信|[vV]信|wechat|WeChat|WECHAT|weixin|WeiXin|[wWvV][xX])"
-    r"(?:号码|号|账号|帐号|ID|id)?\s*[:：=]?\s*"
-    r"|(?<![A-Za-z])[vV]\s*[:：]\s*"
+    r"(?:微信|威信|薇信|徽信|[vV]信)(?:号码|号|账号|帐号|ID|id)?\s*[:：=]?\s*"
+    r"|(?<![A-Za-z0-9])(?:wechat|WeChat|WECHAT|weixin|WeiXin|[wWvV][xX])"
+    r"(?:\s*(?:ID|Id|id|号码|号|账号|帐号))?(?:\s*[:：=]\s*|\s+|(?<=[号码]))"
+    r"|(?<![A-Za-z0-9])[vV]\s*[:：]\s*"
 )
 _WECHAT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{5,19}(?![A-Za-z0-9_\-])")
 FILE_EXTENSION_TLDS = frozenset(
@@ -166,7 +170,8 @@ def _hex_token_around(text: str, start: int, end: int) -> bool:
 def _separated_like_number(raw: str) -> bool:
     """Thousands-grouped amounts and date-shaped runs are not identifiers."""
     stripped = raw.strip(" ()")
-    return bool(_THOUSANDS.match(stripped) or _DATE.search(raw))
+    decimal = stripped.count(".") == 1 and not re.search(r"[ \t\-()/]", stripped)
+    return bool(decimal or _THOUSANDS.match(stripped) or _DATE.search(raw))
 
 
 def _clusters(text: str) -> list[tuple[int, int]]:
