@@ -18,7 +18,7 @@ FULL_WIDTH = {str(d): chr(0xFF10 + d) for d in range(10)}
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff", "\u00ad"]
 DASHES = ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212", "\ufe63",
           "\uff0d"]
-SEPARATORS = ["", " ", "  ", ".", "-", "/", "\u3000", "\u00a0", *DASHES[1:]]
+SEPARATORS = ["", " ", " - ", ".", "-", "/", ") ", "\u3000", "\u00a0", *DASHES[1:]]
 PREFIXES = ["", "+86", "+86 ", "0086", "0086-", "86", "(+86)", "（+86）", "+86-", "＋８６ "]
 LABELS = ["", "微信", "微信：", "wx", "vx", "VX:", "tel", "tel:", "Tel.", "电话", "电话：",
           "手机", "手机号:", "联系", "call ", "mobile:", "加我 "]
@@ -189,7 +189,8 @@ def test_known_false_positive_shapes_stay_out():
     for text in ["logo@2x.png", "mathjax@2.7.7", "ratio 0.13912345678", "INV-13912345678X",
                  "13 800 000 000", "看一看三个人", "2023-12-01 13:00:00", "1,391,234.56",
                  "look at the data. com", "3   15055.021857   0.013041", "aWxX0abcdef12",
-                 "wxWidgets 3.2", "base64 QQ0123456789Wx1234567abc"]:
+                 "wxWidgets 3.2", "base64 QQ0123456789Wx1234567abc",
+                 "2  transferable_contactable       1745  0.853301", "1748  1745  1234  567"]:
         assert detect(text) == [], text
 
 

@@ -9,14 +9,14 @@ characters removed, dashes unified, long runs of Chinese numerals read as digits
 What is found
 -------------
 ``mobile``
-    ``1[3-9]`` + 9 digits, with any one or two of ``space . - ( ) /`` between any digits,
+    ``1[3-9]`` + 9 digits, with one space or one or two of ``. - ( ) /`` between any digits,
     an optional ``+86`` / ``0086`` / ``86`` / ``(+86)`` prefix, glued to letters or labels
     (``wx13812345678``, ``tel:``, ``微信``, ``手机``) but never to other digits, nor followed
     directly by a Latin letter (serial numbers such as ``INV-13912345678X``). No digit kind
     is found inside a hexadecimal run of 16 or more characters (the workbench's own tokens,
     hashes). Numbers
     grouped in thousands (``13 800 000 000``), date-shaped runs, decimals (``0.13812345678``,
-    ``15055.021857``)
+    ``15055.021857``, ``1745 0.853301``: a dot with another separator)
     and runs inside a 16+ character hexadecimal token are not mobiles.
 ``id_number``
     17 digits + a digit or ``X``/``x`` (separators allowed as for mobiles) whose first digit
@@ -56,7 +56,9 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DUMMIES = frozenset({"13800000000", "13888888888", "13800138000", "13012345678",
                       "13123456789"})
 
-_S = r"[ \t.\-()/]{0,2}"
+_S = r"(?: ?[.\-/()]{1,2} ?| )?"
+"""Between two digits: nothing, one space, or one or two of ``. - / ( )`` with at most one
+space beside them (two spaces apart are columns of a text table, not one number)."""
 _NOT_DIGIT_BEFORE = r"(?<![0-9])(?<![0-9]\.)"
 _NOT_DIGIT_AFTER = r"(?![0-9])(?!\.[0-9])"
 _PREFIX = r"(?:(?:\+|00|\(\+?|\+\()? ?86 ?\)?[ \-.]{0,2})?"
@@ -102,7 +104,7 @@ _WECHAT_HINTS = ("信", "wx", "WX", "Wx", "wX", "vx", "VX", "Vx", "vX", "wechat"
                  "WECHAT", "weixin", "WeiXin")
 _V_LABEL = re.compile(r"[vV]\s*[:：]")
 _QQ_HINTS = ("QQ", "qq", "Qq", "扣扣", "企鹅")
-_CLUSTER = re.compile(r"[0-9](?:[ \t.\-()/]{0,2}[0-9])*+")
+_CLUSTER = re.compile(r"[0-9](?:" + _S + r"[0-9])*+")
 """A maximal run of digits with separators; those of 11+ digits are the only places a
 mobile or ID number can be."""
 _THOUSANDS = re.compile(r"^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})+$")
@@ -170,7 +172,8 @@ def _hex_token_around(text: str, start: int, end: int) -> bool:
 def _separated_like_number(raw: str) -> bool:
     """Thousands-grouped amounts and date-shaped runs are not identifiers."""
     stripped = raw.strip(" ()")
-    decimal = stripped.count(".") == 1 and not re.search(r"[ \t\-()/]", stripped)
+    others = re.search(r"[ \t\-()/]", stripped)
+    decimal = "." in stripped and (stripped.count(".") == 1 or others)
     return bool(decimal or _THOUSANDS.match(stripped) or _DATE.search(raw))
 
 
