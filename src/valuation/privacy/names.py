@@ -32,7 +32,7 @@ from valuation.privacy.normalize import is_invisible
 
 _CJK_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff][\u3400-\u9fff\uf900-\ufaff·•]{1,9}$")
 _LATIN_NAME = re.compile(r"^[A-Za-z][A-Za-z'\-]+(?: [A-Za-z][A-Za-z'\-]+)+$")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z'\-]*(?![A-Za-z0-9])")
 COMMON_WORDS: frozenset[str] = frozenset(
     "高兴 平安 文明 金融 安全 方便 明白 江南 海洋 高山 白云 平常 安心 向阳 建设 国庆 春华 秋实 "
     "和平 胜利 光明 成功 华丽 文化 黄金 马上 金山 石油 高手 高级 方向 方法 白色 林业 江山 "
@@ -136,10 +136,11 @@ class NameMatcher:
         text = str(text)
         if not self:
             return text
-        source = _clean(text) if not text.isascii() else text
-        if source != text and source is not None and self.spans(source):
-            text = source  # a name written with invisible or full-width characters
         spans = self.spans(text)
+        if not spans and not text.isascii():
+            source = _clean(text)  # a name written with invisible or full-width characters
+            if source and source != text and self.spans(source):
+                text, spans = source, self.spans(source)
         if not spans:
             return text
         pieces, last = [], 0
