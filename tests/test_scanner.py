@@ -197,3 +197,34 @@ def test_cli_scan_exit_codes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "139****5678" in out and MOBILE not in out
     assert main(["scan", str(tmp_path / "missing")]) == 2
+
+
+def test_png_text_chunks_svg_text_and_split_markup_are_scanned(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    png = tmp_path / "fig.png"
+    fig.savefig(png, metadata={"Title": "chart", "Author": f"wx：{MOBILE}",
+                               "Description": f"mail li.na[at]example.cn, id {ID}"})
+    svg = tmp_path / "fig.svg"
+    ax.set_title(f"tel {MOBILE}")
+    fig.savefig(svg, metadata={"Title": "clean"})
+    plt.close(fig)
+    svg.write_text(svg.read_text(encoding="utf-8").replace(
+        "</svg>", f"<text>{EMAIL}</text></svg>"), encoding="utf-8")
+    assert kinds(scan_path(png)) == ["email", "id_number", "mobile"]
+    assert {f.location for f in scan_path(png)} >= {"PNG text chunk 'Author', line 1"}
+    assert "email" in kinds(scan_path(svg))
+    html = tmp_path / "a.html"
+    html.write_text("<td>139<b>1234</b>5678</td><p title='li.na&#64;example.cn'>x</p>",
+                    encoding="utf-8")
+    assert kinds(scan_path(html)) == ["email", "mobile"]
+    clean = tmp_path / "clean.png"
+    fig, ax = plt.subplots()
+    fig.savefig(clean)
+    plt.close(fig)
+    assert scan_path(clean) == []

@@ -44,9 +44,10 @@ def read_text(path: Path) -> str:
 
 def scan_html_text(text: str, file: str, where: str = "") -> list[Finding]:
     """Scan markup twice: entities decoded with the tags (attributes such as ``alt`` and
-    ``title``), and entities decoded without the tags (``138<b>1234</b>5678``)."""
+    ``title``), and entities decoded with each tag replaced by a space
+    (``138<b>1234</b>5678``)."""
     findings = scan_text(html.unescape(text), file=file, where=where)
-    stripped = "\n".join(html.unescape(_TAG.sub("", line)) for line in text.split("\n"))
+    stripped = "\n".join(html.unescape(_TAG.sub(" ", line)) for line in text.split("\n"))
     seen = {(f.location, f.kind, f.value) for f in findings}
     for finding in scan_text(stripped, file=file, where=where):
         if (finding.location, finding.kind, finding.value) not in seen:
