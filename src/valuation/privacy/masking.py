@@ -59,14 +59,17 @@ def _mask_digit_run(match: re.Match) -> str:
 def mask_value(value: object, max_len: int = 40) -> str:
     """Mask any value that could be personal, for error messages.
 
-    Long runs of digits (6 or more, also when split by spaces or dashes) keep only their first 3 and last 2 digits, e-mail
-    addresses keep their first character and domain, and the result is cut to ``max_len``.
+    Long runs of digits (6 or more, also when split by spaces or dashes) keep only their
+    first 3 and last 2 digits, e-mail addresses keep their first character and domain, any
+    other identifier the detector finds (zero-width characters, ``[at]``, Chinese numerals)
+    is masked by kind, and the result is cut to ``max_len``.
     Short non-numeric text (a typo in a date, "abc" in an amount) is shown as is, so the
     user can see what is wrong.
     """
-    text = mask_text(str(value))
+    text = str(value)
     text = re.sub(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", lambda m: mask_email(m.group(0)), text)
     text = _SEPARATED_DIGITS.sub(_mask_digit_run, text)
+    text = mask_text(text)  # the spellings the digit runs miss (zero-width, [at], labels)
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text
