@@ -123,21 +123,18 @@ def group_rare(values: pd.Series, customers: pd.Series, k: int,
     >>> group_rare(v, pd.Series(range(6)), 5).tolist()[-2:]
     ['wechat', 'other']
     """
-    text = values.astype("string")
-    codes, uniques = pd.factorize(text)
+    text = values if pd.api.types.is_string_dtype(values.dtype) else values.astype("string")
+    codes, uniques = pd.factorize(text)  # Arrow-backed text: dictionary-encoded in Arrow
     if len(uniques) == 0:
         return text
-    who, _ = pd.factorize(customers.astype("string"))
+    who, _ = pd.factorize(customers)
     keep = (codes >= 0) & (who >= 0)
-    pairs = np.unique(codes[keep].astype(np.int64) * (int(who.max()) + 2) + who[keep])
+    pairs = pd.unique(codes[keep].astype(np.int64) * (int(who.max()) + 2) + who[keep])  # hashed
     per_value = np.bincount(pairs // (int(who.max()) + 2), minlength=len(uniques))
     rare = np.flatnonzero(per_value < k)
     if len(rare) == 0:
         return text
-    mask = np.isin(codes, rare)
-    result = text.copy()
-    result[mask] = other
-    return result
+    return text.mask(np.isin(codes, rare), other)
 
 
 def close_vocabulary(values: pd.Series, allowed: frozenset[str], other: str = OTHER) -> pd.Series:
