@@ -45,13 +45,18 @@ _CJK_RUN = re.compile(_CJK_CLASS + r"(?:[\s\-\u2010-\u2015\u2212]{0,2}" + _CJK_C
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
-def _format_chars() -> str:
+def _format_chars_set() -> set[str]:
     bmp = (chr(c) for c in range(0x80, 0x10000))
     chars = {c for c in bmp if unicodedata.category(c) == "Cf"}
     chars |= {chr(c) for c in (0x110BD, 0x110CD, *range(0x13430, 0x13440),
                                *range(0x1BCA0, 0x1BCA4), *range(0x1D173, 0x1D17B),
                                *range(0xE0001, 0xE0002), *range(0xE0020, 0xE0080))}
-    codes = sorted(ord(c) for c in chars | _FILLERS | _DASHES)
+    return chars | _FILLERS
+
+
+def _ranges(chars: set[str]) -> str:
+    """A regex character-class body of ``chars``, consecutive code points as ranges."""
+    codes = sorted(ord(c) for c in chars)
     ranges, start = [], codes[0]
     for previous, code in zip(codes, codes[1:] + [None]):
         if code != previous + 1:
@@ -61,7 +66,12 @@ def _format_chars() -> str:
     return "".join(ranges)
 
 
-_SPECIAL = re.compile("[" + _format_chars() + "]")
+_SPECIAL = re.compile("[" + _ranges(_format_chars_set() | _DASHES) + "]")
+DASH_PATTERN = "[" + "".join(sorted(_DASHES)) + "]"
+"""A regex class of every dash and minus sign (for vectorised column clean-up)."""
+INVISIBLE_PATTERN = "[" + _ranges(
+    {c for c in _format_chars_set() if c not in _DASHES}) + "]"
+"""A regex class of the invisible characters removed before detection."""
 """Characters that change under normalisation although the text is NFKC-stable."""
 
 
