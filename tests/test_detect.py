@@ -198,3 +198,19 @@ def test_spans_replace_exactly_the_original_characters():
     text = "a\u200b１３８\u2013１２３４\u2013５６７８\u200b说 和 zhang【at】qq(dot)com。"
     assert redact_identifiers(text) == "a\u200b[手机号]\u200b说 和 [邮箱]。"
     assert mask_text("wx１３８ 1234 5678") == "wx138****5678"
+
+
+def test_the_log_guard_refuses_every_spelling(tmp_path):
+    import pytest
+
+    from valuation.errors import LeakError
+    from valuation.privacy.log import append_entry
+
+    log = tmp_path / "t.jsonl"
+    for spelled in ["exports/客户_１３９\u200b1234\u200b5678.csv", "wx139.1234.5678",
+                    "li.na[at]example.cn", "110105 19491231 002x", "QQ：39481726"]:
+        with pytest.raises(LeakError):
+            append_entry(log, {"target": "t", "inputs": [{"path": spelled}]})
+    assert not log.exists()
+    append_entry(log, {"target": "t", "inputs": [{"path": "exports/orders_2024-01-05.csv"}]})
+    assert log.exists()
