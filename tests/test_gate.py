@@ -236,7 +236,18 @@ def test_missing_dataset_tells_the_user_to_ingest(params):
         load_analysis(params)
 
 
-def test_a_leak_fails_the_run_and_nothing_is_kept(params):
+def test_an_identifier_in_a_label_is_redacted_and_a_rare_label_grouped(params):
+    leaky = PEOPLE.copy()
+    leaky.loc[1, "channel"] = "referred by 13712345678"
+    out = run_gate(ingest(customers=leaky), params, KEY)
+    channels = out.tables["customers"]["channel"]
+    assert not channels.str.contains("1371234", regex=False).any()
+    assert channels.iloc[1] == "other"  # one customer: fewer than min_cell_size
+
+
+def test_a_leak_fails_the_run_and_nothing_is_kept(params, monkeypatch):
+    # the scan before keeping is the safety net behind the column policies: switch them off
+    monkeypatch.setattr("valuation.privacy.gate.apply_policy", lambda *a, **k: None)
     leaky = PEOPLE.copy()
     leaky.loc[1, "channel"] = "referred by 13712345678"
     with pytest.raises(LeakError) as info:

@@ -139,9 +139,9 @@ def test_locations_name_cell_output_row_and_column(tmp_path):
 
 
 def test_parquet_text_is_scanned_in_batches_of_distinct_values(tmp_path, monkeypatch):
-    from valuation.privacy import scanner
+    from valuation.privacy import scan_formats
 
-    monkeypatch.setattr(scanner, "PARQUET_SCAN_BATCH", 4)
+    monkeypatch.setattr(scan_formats, "PARQUET_SCAN_BATCH", 4)
     notes = [f"order {i:05d}" for i in range(10)]
     notes[7] = "call 13712345678"  # in the second batch of distinct values
     notes[9] = "order 00001"  # a repeated value: the row reported is its first
@@ -193,7 +193,38 @@ def test_cli_scan_exit_codes(tmp_path, capsys):
     clean.write_text(CLEAN_TEXT, encoding="utf-8")
     assert main(["scan", str(clean)]) == 0
     leaky, _ = write_planted(tmp_path, "txt")
-    assert main(["scan", str(clean), str(leaky)]) == 2
+    assert main(["scan", str(clean), str(leaky)]) == 1
     out = capsys.readouterr().out
     assert "139****5678" in out and MOBILE not in out
     assert main(["scan", str(tmp_path / "missing")]) == 2
+
+
+def test_png_text_chunks_svg_text_and_split_markup_are_scanned(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    png = tmp_path / "fig.png"
+    fig.savefig(png, metadata={"Title": "chart", "Author": f"wx：{MOBILE}",
+                               "Description": f"mail li.na[at]example.cn, id {ID}"})
+    svg = tmp_path / "fig.svg"
+    ax.set_title(f"tel {MOBILE}")
+    fig.savefig(svg, metadata={"Title": "clean"})
+    plt.close(fig)
+    svg.write_text(svg.read_text(encoding="utf-8").replace(
+        "</svg>", f"<text>{EMAIL}</text></svg>"), encoding="utf-8")
+    assert kinds(scan_path(png)) == ["email", "id_number", "mobile"]
+    assert {f.location for f in scan_path(png)} >= {"PNG text chunk 'Author', line 1"}
+    assert "email" in kinds(scan_path(svg))
+    html = tmp_path / "a.html"
+    html.write_text("<td>139<b>1234</b>5678</td><p title='li.na&#64;example.cn'>x</p>",
+                    encoding="utf-8")
+    assert kinds(scan_path(html)) == ["email", "mobile"]
+    clean = tmp_path / "clean.png"
+    fig, ax = plt.subplots()
+    fig.savefig(clean)
+    plt.close(fig)
+    assert scan_path(clean) == []

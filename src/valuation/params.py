@@ -335,6 +335,55 @@ def _resolve_paths(raw: dict, base: Path) -> dict:
     return raw
 
 
+FREE_TEXT_EXEMPT: frozenset[str] = frozenset({"handover.new_owner_contact"})
+"""Params text allowed to hold a contact: the buyer's contact for the PIPL Art. 22 notice,
+written only into the handover package."""
+
+
+def check_params_text(params: DealParams, where: str = "params") -> None:
+    """Refuse personal identifiers in any text of the params (names, operator, notes, paths).
+
+    Every string value (and mapping key) of the validated params is run through the one
+    identifier detector (:func:`valuation.privacy.detect.detect`), in every spelling it
+    knows; ``FREE_TEXT_EXEMPT`` fields are skipped. Params text reaches the brief, the
+    processing log and messages, so an identifier there is an input error.
+
+    Raises
+    ------
+    ParamsError
+        Naming every offending field path, with the identifier masked (exit 2).
+    """
+    from valuation.privacy.detect import detect
+    from valuation.privacy.masking import mask_identifier
+
+    def walk(node: object, path: str):
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                if name != "source":
+                    yield from walk(getattr(node, name), f"{path}.{name}" if path else name)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                yield f"{path} (key {mask_identifier('text', key)!s})", str(key)
+                yield from walk(value, f"{path}.{key}")
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                yield from walk(value, f"{path}[{i}]")
+        elif isinstance(node, (str, Path)):
+            yield path, str(node)
+
+    problems = []
+    for path, text in walk(params, ""):
+        if path in FREE_TEXT_EXEMPT:
+            continue
+        found = detect(text)
+        if found:
+            masked = ", ".join(f"{d.kind} {mask_identifier(d.kind, d.value)}" for d in found)
+            problems.append(f"  - {path}: holds personal data ({masked}); params text is "
+                            "published in briefs and logs: remove it")
+    if problems:
+        raise ParamsError(f"{where}: invalid params\n" + "\n".join(problems))
+
+
 def parse_params(raw: dict, *, source: Path | None = None, check_files: bool = True) -> DealParams:
     """Validate a params mapping into :class:`DealParams`.
 
@@ -370,6 +419,7 @@ def parse_params(raw: dict, *, source: Path | None = None, check_files: bool = T
                 msg = "unknown key (check the spelling; see params/README.md for allowed keys)"
             lines.append(f"  - {_location(err['loc'])}: {msg}")
         raise ParamsError(f"{where}: invalid params\n" + "\n".join(lines)) from None
+    check_params_text(params, where)
     if check_files:
         missing = [
             f"  - data.files.{table}: file not found: {path}"

@@ -17,8 +17,12 @@ Steps (one function each, :func:`run_gate` chains them):
    * ``mobile_token`` = token of the valid normalised mobile under field ``mobile``
      (dummies included; ``mobile_dummy`` flags every known dummy, valid prefix or not:
      13800000000 and 11111111111 alike);
-3. drop names, mobiles, ID numbers and e-mails; redact feedback text (with the writer's
-   own name);
+3. drop names, mobiles, ID numbers and e-mails; redact feedback text (identifiers of the
+   detector, the writer's own name and every other customer's name); apply each text
+   column's policy (:mod:`~valuation.privacy.categories`): closed vocabularies, labels
+   (city, channel, course, category) redacted and their values held by fewer than
+   ``privacy.min_cell_size`` customers grouped into ``other``, order numbers holding an
+   identifier pseudonymised;
 4. write ``<analysis_dir>/<table>.parquet`` through a staging folder, scanning each file
    (a finding raises :class:`~valuation.errors.LeakError` and no file of the run is kept);
    tables are built, written and released one at a time, so the gate holds one analysis
@@ -34,10 +38,9 @@ the signup date.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,14 +48,15 @@ from typing import Any
 import pandas as pd
 
 from valuation.dataset import write_dataset
-from valuation.fileio import atomic_path
+from valuation.errors import ParamsError
 from valuation.params import DealParams
 from valuation.privacy import identifiers as ids
 from valuation.privacy.attributes import city_tier, derive_attributes
+from valuation.privacy.categories import apply_policy
 from valuation.privacy.cohorts import cohort_counts
-from valuation.privacy.log import append_entry, log_path, require_intact
-from valuation.privacy.redact import redact_series
-from valuation.privacy.scanner import leak_error, scan_file
+from valuation.privacy.log import log_path, require_intact
+from valuation.privacy.names import NameMatcher, names_in_params
+from valuation.privacy.redact import PLACEHOLDERS, redact_series
 from valuation.privacy.tokens import pseudonymize
 from valuation.tables import ANALYSIS_COLUMNS, RAW_COLUMNS, TABLES
 
@@ -207,7 +211,8 @@ def build_customers(raw: pd.DataFrame, key: bytes, as_of: dt.date) -> pd.DataFra
 
 
 def build_linked(raw: pd.DataFrame, table: str, key: bytes,
-                 names_by_id: pd.Series | None = None) -> pd.DataFrame:
+                 names_by_id: pd.Series | None = None,
+                 matcher: NameMatcher | None = None) -> pd.DataFrame:
     """An orders, activity or feedback table keyed by customer token.
 
     Parameters
@@ -220,6 +225,8 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
         The deal key.
     names_by_id : pd.Series, optional
         Customer name by trimmed customer id, to redact feedback writers' own names.
+    matcher : NameMatcher, optional
+        Every customer's name, replaced in feedback text wherever it appears.
     """
     # only the columns kept, shared with the raw table (no copy of a 10^7-row frame)
     out = {column: raw[column] for column in ANALYSIS_COLUMNS[table] if column in raw}
@@ -229,7 +236,11 @@ def build_linked(raw: pd.DataFrame, table: str, key: bytes,
         out["refund_amount"] = pd.to_numeric(out["refund_amount"], errors="coerce").fillna(0.0)
     if table == "feedback":
         names = customer_id.map(names_by_id) if names_by_id is not None else None
-        out["text_redacted"] = redact_series(raw["text"], names)
+        text = redact_series(raw["text"], names)
+        if matcher:
+            text = text.map(lambda t: matcher.replace(t, PLACEHOLDERS["name"]),
+                            na_action="ignore").astype("string")
+        out["text_redacted"] = text
     del customer_id
     return _typed(out, table)
 
@@ -246,37 +257,29 @@ def iter_analysis_tables(ingest_result: Any, params: DealParams,
     names_by_id = pd.Series(names.to_numpy(), index=ids_.to_numpy())
     names_by_id = names_by_id[names_by_id.index.notna()]
     names_by_id = names_by_id[~names_by_id.index.duplicated()]
-    yield "customers", build_customers(customers_raw, key, params.as_of)
+    matcher = NameMatcher(names.dropna().unique())
+    k = params.privacy.min_cell_size
+
+    def tokenize(values: pd.Series) -> pd.Series:
+        return pseudonymize(values, "order_id", key)
+
+    customers = build_customers(customers_raw, key, params.as_of)
+    apply_policy(customers, "customers", customers["customer_token"], k=k, names=matcher,
+                 tokenize=tokenize)
+    yield "customers", customers
+    del customers
     for table in TABLES[1:]:
-        yield table, build_linked(_raw(ingest_result, table), table, key, names_by_id)
+        frame = build_linked(_raw(ingest_result, table), table, key, names_by_id, matcher)
+        apply_policy(frame, table, frame["customer_token"], k=k, names=matcher,
+                     tokenize=tokenize)
+        yield table, frame
+        del frame
 
 
 def build_analysis_tables(ingest_result: Any, params: DealParams,
                           key: bytes) -> dict[str, pd.DataFrame]:
     """All four analysis tables in memory (nothing written)."""
     return dict(iter_analysis_tables(ingest_result, params, key))
-
-
-def write_analysis(tables: Iterable[tuple[str, pd.DataFrame]], folder: Path) -> dict[str, Path]:
-    """Write each table to ``<folder>/<table>.parquet``; all or nothing, scanned first.
-
-    ``tables`` is consumed one pair at a time: each table is written to a temporary
-    sibling and scanned before the next is taken, so a generator such as
-    :func:`iter_analysis_tables` holds one table in memory. Only when every file is clean
-    are they moved into place; a finding raises LeakError and removes them all.
-    """
-    paths: dict[str, Path] = {}
-    with contextlib.ExitStack() as stack:
-        findings = []
-        for table, frame in tables:
-            paths[table] = Path(folder) / f"{table}.parquet"
-            temp = stack.enter_context(atomic_path(paths[table], mode=0o600))
-            frame.to_parquet(temp, index=False)
-            del frame
-            findings += scan_file(temp, file_type=".parquet", display=str(paths[table]))
-        if findings:
-            raise leak_error(findings)
-    return paths
 
 
 def _source_record(source: Any) -> dict[str, Any]:
@@ -315,7 +318,16 @@ def run_gate(ingest_result: Any, params: DealParams, key: bytes, *,
         A written file holds a personal identifier; nothing of the run is kept.
     LogIntegrityError
         The target's processing log is broken (it is checked before anything is written).
+    ParamsError
+        A published params text (name, operator, ...) holds a customer's name.
     """
+    customers_raw = _raw(ingest_result, "customers")
+    fields = names_in_params(params, NameMatcher(customers_raw["name"].dropna().unique()))
+    if fields:
+        raise ParamsError(
+            f"{params.source or 'params'}: the name of a customer of this target is in "
+            f"{', '.join(fields)}; params text is published in the brief and the log: "
+            "replace it (e.g. the company's name, the analyst's role)")
     log_file = log_path(params)
     if log_file.exists():
         require_intact(log_file, allow_torn_tail=True)

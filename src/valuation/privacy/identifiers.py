@@ -6,6 +6,10 @@ ones, so both always agree.
 
 Rules
 -----
+These check whole column values (the ``mobile`` column holds a mobile); finding identifiers
+*inside* text is :mod:`~valuation.privacy.detect`'s job. Both normalise alike (NFKC,
+invisible characters removed, dashes and minus signs unified).
+
 * **ID number** (GB 11643-1999): 17 digits + check character (ISO 7064 MOD 11-2, ``X`` = 10).
   Normalisation: NFKC (full-width digits), spaces and dashes removed, ``x`` upper-cased; a
   15-digit legacy number is upgraded to 18 by inserting ``19`` before the 2-digit birth year
@@ -27,6 +31,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+
+from valuation.privacy.normalize import DASH_PATTERN, INVISIBLE_PATTERN
 
 ID_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -79,8 +85,11 @@ def id_check_digit(first17: str) -> str:
 # helpers
 # ---------------------------------------------------------------------------------------
 def _as_string(values: pd.Series) -> pd.Series:
-    """A ``string`` Series, NFKC-normalised and stripped; empty text becomes NA."""
-    text = values.astype("string").str.normalize("NFKC").str.strip()
+    """A ``string`` Series normalised as the detector does (NFKC, invisible characters
+    removed, every dash and minus sign ``-``) and stripped; empty text becomes NA."""
+    text = values.astype("string").str.normalize("NFKC")
+    text = text.str.replace(INVISIBLE_PATTERN, "", regex=True)
+    text = text.str.replace(DASH_PATTERN, "-", regex=True).str.strip()
     return text.mask(text == "")
 
 

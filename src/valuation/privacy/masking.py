@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from valuation.privacy.patterns import EMAIL_IN_TEXT, ID15_IN_TEXT, ID18_IN_TEXT, MOBILE_IN_TEXT
+from valuation.privacy.detect import detect, replace_detections
 
 _DIGITS = re.compile(r"\d")
 
@@ -59,21 +59,30 @@ def _mask_digit_run(match: re.Match) -> str:
 def mask_value(value: object, max_len: int = 40) -> str:
     """Mask any value that could be personal, for error messages.
 
-    Long runs of digits (6 or more, also when split by spaces or dashes) keep only their first 3 and last 2 digits, e-mail
-    addresses keep their first character and domain, and the result is cut to ``max_len``.
+    Long runs of digits (6 or more, also when split by spaces or dashes) keep only their
+    first 3 and last 2 digits, e-mail addresses keep their first character and domain, any
+    other identifier the detector finds (zero-width characters, ``[at]``, Chinese numerals)
+    is masked by kind, and the result is cut to ``max_len``.
     Short non-numeric text (a typo in a date, "abc" in an amount) is shown as is, so the
     user can see what is wrong.
     """
     text = str(value)
     text = re.sub(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", lambda m: mask_email(m.group(0)), text)
     text = _SEPARATED_DIGITS.sub(_mask_digit_run, text)
+    text = mask_text(text)  # the spellings the digit runs miss (zero-width, [at], labels)
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text
 
 
+def mask_handle(value: str) -> str:
+    """Mask a QQ number or WeChat ID, keeping its first two characters: ``ab******``."""
+    text = str(value).strip()
+    return text[:2] + "*" * max(len(text) - 2, 1)
+
+
 MASKERS = {"mobile": mask_mobile, "id_number": mask_id_number, "email": mask_email,
-           "name": mask_name}
+           "name": mask_name, "qq": mask_handle, "wechat": mask_handle}
 """Masking function by kind of identifier (the kinds the scanner reports)."""
 
 
@@ -95,14 +104,17 @@ def mask_identifier(kind: str, value: object) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every mobile, ID-number shape and e-mail inside free text (for messages).
+    """Mask every identifier the detector finds inside free text (for messages).
+
+    Each is replaced by the masked form of its canonical value, so a spelling the reader
+    could decode (full-width digits, ``[at]``, zero-width characters) never survives.
 
     Examples
     --------
     >>> mask_text("call 13812345678 or mail zhang@example.com")
     'call 138****5678 or mail z***@example.com'
+    >>> mask_text("wx１３８–1234–5678")
+    'wx138****5678'
     """
-    text = EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), str(text))
-    text = ID18_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
-    text = ID15_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
-    return MOBILE_IN_TEXT.sub(lambda m: mask_identifier("mobile", m.group(0)), text)
+    text = str(text)
+    return replace_detections(text, detect(text), lambda d: mask_identifier(d.kind, d.value))

@@ -1,11 +1,13 @@
 """Redaction of free text (feedback): identifiers and the writer's own name become placeholders.
 
-Redaction is deliberately wider than the scanner: every 18- or 15-character ID-number shape
-is replaced whether or not its check character is right, every mobile shape (with +86 and
-separators), every e-mail address, and the customer's own name where it is known: the full
-name (case-insensitive) and, for Chinese names of three or more characters, the given name
-alone (张伟明 -> also 伟明). Names of *other* people (a teacher, a friend) cannot be known
-and are not redacted; that limit is stated in the processing log's purpose documentation.
+Identifiers are those of the one detector (:mod:`~valuation.privacy.detect`), in every
+spelling it knows; redaction is deliberately wider than the scanner: every detection is
+replaced, certain or not (an ID number with a wrong check character, a dummy mobile). The
+customer's own name is replaced where it is known: the full name (case-insensitive) and,
+for Chinese names of three or more characters, the given name alone (张伟明 -> also 伟明).
+Names of *other customers* are replaced by the gate (:mod:`~valuation.privacy.names`);
+names of people who are not customers (a teacher, a friend) cannot be known and stay: that
+limit is stated in ``docs/privacy.md``.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from valuation.privacy.patterns import EMAIL_IN_TEXT, ID15_IN_TEXT, ID18_IN_TEXT, MOBILE_IN_TEXT
+from valuation.privacy.detect import detect, replace_detections
 
 PLACEHOLDERS: dict[str, str] = {
     "mobile": "[手机号]",
     "id_number": "[身份证号]",
     "email": "[邮箱]",
+    "qq": "[QQ号]",
+    "wechat": "[微信号]",
     "name": "[姓名]",
 }
 
 _CJK = re.compile(r"^[\u3400-\u9fff\u00b7·]+$")
-_HINT = re.compile(r"[0-9０-９@＠]")
 
 
 def name_variants(name: object) -> list[str]:
@@ -50,17 +53,19 @@ def name_variants(name: object) -> list[str]:
 
 
 def redact_identifiers(text: str) -> str:
-    """Replace e-mails, ID-number shapes and mobile numbers in ``text`` by placeholders.
+    """Replace every identifier the detector finds in ``text`` by its placeholder.
 
     Examples
     --------
     >>> redact_identifiers("加我微信 138-1234-5678，邮箱 a.b@qq.com")
     '加我微信 [手机号]，邮箱 [邮箱]'
+    >>> redact_identifiers("wx１３８\u200b1234－5678 / zhang[at]163 dot com")
+    'wx[手机号] / [邮箱]'
     """
-    text = EMAIL_IN_TEXT.sub(PLACEHOLDERS["email"], text)
-    text = ID18_IN_TEXT.sub(PLACEHOLDERS["id_number"], text)
-    text = ID15_IN_TEXT.sub(PLACEHOLDERS["id_number"], text)
-    return MOBILE_IN_TEXT.sub(PLACEHOLDERS["mobile"], text)
+    found = detect(text)
+    if not found:
+        return text
+    return replace_detections(text, found, lambda d: PLACEHOLDERS[d.kind])
 
 
 def redact_text(text: object, names: Iterable[object] = ()) -> object:
@@ -79,9 +84,7 @@ def redact_text(text: object, names: Iterable[object] = ()) -> object:
     """
     if text is None or text is pd.NA or (isinstance(text, float) and pd.isna(text)):
         return text
-    result = str(text)
-    if _HINT.search(result):
-        result = redact_identifiers(result)
+    result = redact_identifiers(str(text))
     for name in names:
         for variant in name_variants(name):
             result = re.sub(re.escape(variant), PLACEHOLDERS["name"], result,
