@@ -130,7 +130,7 @@ ANALYSIS = {"adversarial.jsonl", "customers.parquet:channel", "customers.parquet
 def test_ingest_keeps_none_of_the_planted_values(ingested, truth):
     """The gate alone (default suite): analysis files and processing log."""
     assert _leaks(ingested, truth, ANALYSIS) == []
-    assert scan_path(ingested / "work") == [] and scan_path(ingested / "logs") == []
+    assert scan_path(ingested / "work") == []  # the analysis dataset and work/logs/
 
 
 @pytest.mark.slow
@@ -141,8 +141,8 @@ def test_ingest_and_brief_publish_none_of_the_planted_values(briefed, truth):
 
 
 def test_labels_are_redacted_and_rare_ones_grouped(ingested):
-    customers = pd.read_parquet(ingested / "work" / "analysis" / "customers.parquet")
-    orders = pd.read_parquet(ingested / "work" / "analysis" / "orders.parquet")
+    customers = pd.read_parquet(ingested / "work" / "adversarial" / "analysis" / "customers.parquet")
+    orders = pd.read_parquet(ingested / "work" / "adversarial" / "analysis" / "orders.parquet")
     assert "老学员推荐-[姓名]" in set(customers["channel"])  # frequent: name replaced, kept
     assert "other" in set(customers["channel"])  # rare referrer values grouped
     counts = customers.groupby("channel")["customer_token"].nunique()
@@ -157,7 +157,7 @@ def test_display_names_with_identifiers_or_a_customer_name_are_refused(target, i
     entry = json.loads((target / "display_names.json").read_text(encoding="utf-8"))[index]
     raw = yaml.safe_load((target / "adversarial.yaml").read_text(encoding="utf-8"))
     raw["name"] = entry["name"]
-    raw["paths"] = {"work_dir": f"work-refused-{index}", "output_dir": f"out-refused-{index}"}
+    raw["paths"] = {"work_dir": f"work/refused-{index}", "output_dir": f"outputs/refused-{index}"}
     path = target / f"refused-{index}.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("VALUATION_DEAL_KEY", KEY_HEX)
@@ -165,4 +165,4 @@ def test_display_names_with_identifiers_or_a_customer_name_are_refused(target, i
     err = capsys.readouterr().err
     assert "name" in err and "Traceback" not in err
     assert entry["name"] not in err
-    assert not (target / f"work-refused-{index}" / "analysis").exists()
+    assert not (target / "work" / f"refused-{index}" / "analysis").exists()

@@ -214,12 +214,13 @@ def latin_words_outside(html: str, allowed: set[str]) -> list[str]:
     text = text.split("参考文献")[0]  # the reference list stays in its original language
     words = re.findall(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*", text)
     return sorted({w for w in words if len(w) > 1 and w not in allowed
+                   and not re.fullmatch(r"P\d{1,3}", w)  # percentiles (P10, P100)
                    and not (re.fullmatch(r"[0-9a-f]+", w) and re.search(r"\d", w))})
 
 
 TECHNICAL_TERMS = {"BG", "NBD", "Pareto", "Gamma", "Gamma-Gamma", "Kaplan-Meier", "Kaplan", "Meier", "Cox",
                    "Weibull", "HMAC-SHA256", "HMAC", "SHA-256", "SHA", "PIPL", "P10", "P50",
-                   "P90", "jsonl"}
+                   "P90", "jsonl", "BH", "Benjamini-Hochberg"}
 """Terms a Chinese deal team reads in English (models, hashes, percentiles, the law)."""
 
 

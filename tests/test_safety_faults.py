@@ -211,9 +211,17 @@ def test_a_refused_log_entry_leaves_nothing_behind(tmp_path, monkeypatch, capsys
     raw["target"] = "13912345678"
     raw["paths"]["work_dir"] = str(run_dir(tmp_path) / "work" / raw["target"])
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    work = run_dir(tmp_path) / "work" / raw["target"]
+    # first line of defence: params text with an identifier is refused before anything is made
+    assert main(["ingest", str(path)]) == 2
+    assert "personal data" in capsys.readouterr().err
+    assert not work.exists()
+    # the log guard is the second: with the params check out of the way, it refuses the entry
+    import valuation.params
+
+    monkeypatch.setattr(valuation.params, "check_params_text", lambda *a, **k: None)
     assert main(["ingest", str(path)]) == 2
     assert "personal" in capsys.readouterr().err
-    work = run_dir(tmp_path) / "work" / raw["target"]
     assert not (work / "analysis").exists()
     assert [p.name for p in work.iterdir()] == [".valuation-folder.json"]
 

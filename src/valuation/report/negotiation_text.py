@@ -73,12 +73,12 @@ TEXT: dict[str, dict[str, str]] = {
         "zone_yes": "**可达成协议区间：** {low} – {high}。",
         "zone_no": "**不存在可达成协议区间：** 我方底线与对方估计保留价格之间相差 {gap}。"
                    "可用的弥合结构：{bridges}。",
-        "bridge_earn_out": "以对赌（earn-out）支付差额（{amount}）",
+        "bridge_earn_out": "以业绩对赌支付差额（{amount}）",
         "bridge_instalments": "按我方底线分 {years} 年等额支付（名义价格 {nominal}，现值 {pv}）",
         "positions_heading": "谈判立场",
         "concessions_heading": "让步计划（逐步递减）",
         "implied_heading": "要接受对方价格，必须相信什么",
-        "earn_out_heading": "对赌条款（earn-out term sheet）",
+        "earn_out_heading": "对赌条款（业绩对赌条款清单）",
         "reconsent": "**重新征得同意（情景）：** 向 {contacted} 名未同意转让的客户再次征求同意，"
                      "每人成本 {cost}；净值 {low} 至 {high}（中值 {mid}，已列入估值桥）；"
                      "回复率高于 {be} 即可收回成本。",

@@ -47,7 +47,7 @@ _CN = str.maketrans("0123456789", "零一二三四五六七八九")
 MOBILE_SPELLINGS: dict[str, str] = {
     "full_width": "{fw}", "dots": "{a}.{b}.{c}", "minus_sign": "{a}\u2212{b}\u2212{c}",
     "en_dash": "{a}\u2013{b}\u2013{c}", "zero_width": "{a}\u200b{b}\u200c{c}",
-    "soft_hyphen": "{a}\u00ad{b}\u00ad{c}", "bom_inside": "{a}\ufeff{b}{c}",
+    "soft_hyphen": "{a}\u00ad{b}\u00ad{c}", "word_joiner": "{a}\u2060{b}{c}",  # U+FEFF inside data is refused at ingest
     "nbsp": "{a}\u00a0{b}\u00a0{c}", "ideographic_space": "{a}\u3000{b}\u3000{c}",
     "glued_wx": "wx{n}", "glued_tel": "tel{n}", "glued_wechat_label": "微信{n}",
     "glued_mobile_label": "手机{a}-{b}-{c}", "plus86_spaces": "+86 {a} {b} {c}",
@@ -269,8 +269,8 @@ privacy:
   operator: analyst
   assessment_ref: "PIA-ADVERSARIAL-001"
 paths:
-  work_dir: work
-  output_dir: outputs
+  work_dir: work/adversarial
+  output_dir: outputs/adversarial
 report:
   lang: en
   formats: [html, ipynb, json]

@@ -282,6 +282,7 @@ def plan_positions(inputs: PositionInputs) -> PositionPlan:
     reasons["counterparty_reservation"] = {"code": counter_code, "value": counter}
     reasons["target"] = {"code": ("counterparty_reservation" if abs(target - counter) < 1e-6
                                   else "band_edge"), "counterparty_reservation": counter,
+                         "value": counter,
                          "band": list(TARGET_BAND)}
     zone["bridging"] = [] if zone["exists"] else _bridges(inputs, walk, counter)
     zone["price_percentile"] = _pct(values, price) if price is not None else None
