@@ -179,3 +179,22 @@ def test_show_displays_a_figure_once_under_any_backend_and_closes_it(monkeypatch
     assert plots.show(fig) is None
     assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(fig.number)
+
+
+def test_labels_from_data_are_never_read_as_mathtext():
+    """A channel value such as "$\\frac$ deal" is drawn as written, never parsed as TeX
+    (mathtext would raise on it, or render a value from data as a formula)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from valuation.plots import PlotStyle
+
+    label = r"referral $\frac$ deal"
+    with PlotStyle().context():
+        fig, ax = plt.subplots()
+        ax.bar([label], [1.0])
+        ax.set_title(label)
+        fig.savefig(io.BytesIO(), format="png")  # raises ValueError when parsed as mathtext
+    assert ax.get_title() == label
+    plt.close(fig)

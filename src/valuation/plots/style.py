@@ -59,6 +59,8 @@ SERIES_COLORS: tuple[str, ...] = (
 )
 
 _BASE_RC: dict[str, object] = {
+    # labels come from data (channel, category values): never read "$...$" as mathtext
+    "text.parse_math": False,
     "figure.figsize": (8.0, 4.5),
     "figure.dpi": 100,
     "savefig.dpi": 130,

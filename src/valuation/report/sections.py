@@ -10,7 +10,6 @@ suppressed and the suppression stated).
 
 from __future__ import annotations
 
-import html
 
 import datetime as dt
 import math
@@ -744,7 +743,9 @@ def model_choice_table(ctx: BriefContext, result: Any) -> str:
                 "平均绝对误差更小，则选用该模型。" if zh else "); rule: " + choice["rule"] + "."),
              "", head,
              "|---|---:|---:|---:|---:|---|"]
+    names = {"BetaGeo": "BG/NBD", "ParetoNBD": "Pareto/NBD", "BetaGeoBetaBinom": "BG/BB"}
     for row in choice["candidates"]:
+        row = {**row, "model": names.get(row["model"], row["model"])}
         if row.get("status") != "ok":
             status = ("拟合失败" if zh else
                       md_text(str(row["status"])[:80]).replace("|", "/"))

@@ -18,13 +18,12 @@ Discounting is at the middle of each grid interval of :func:`~valuation.value.st
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from valuation.errors import ConvergenceError, ConvergenceWarning, ModelError, ModelInputError
+from valuation.errors import ModelInputError
 from valuation.privacy.cohorts import cohort_mask
 from valuation.tables import COHORTS
 from valuation.units import MONTHS_PER_YEAR, midpoint_discount
@@ -34,7 +33,6 @@ from valuation.value.instalments import InstalmentStream, instalment_plans
 from valuation import lifetime
 from valuation.value.retention import ResidualRetention, attrition_ratio, customer_lifetimes
 from valuation.value.streams import (
-    PERIODS_PER_YEAR,
     MembershipStream,
     PurchaseStream,
     matches_lower,

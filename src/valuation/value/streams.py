@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from valuation.errors import ModelError, ModelInputError
-from valuation.units import DAYS_PER_YEAR, PERIODS_PER_YEAR, WEEKS_PER_YEAR
+from valuation.units import DAYS_PER_YEAR, WEEKS_PER_YEAR
 from valuation.value.assumptions import UNLIMITED_HORIZON_YEARS
 from valuation.value.draws import draw_parameters
 from valuation.value.newton import newton_params, with_params
