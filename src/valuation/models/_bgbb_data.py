@@ -87,6 +87,43 @@ def _group_counts(x: np.ndarray, tx: np.ndarray, n: np.ndarray, w: np.ndarray
         (keys // top**2).astype(float), totals[keys]
 
 
+def group_integer_histories(frequency: object, recency: object, n_periods: object
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Distinct (x, t_x, n) rows and their counts, straight from integer columns.
+
+    The common case at scale (one row per customer, whole-number counts, no weights): the rules
+    of :func:`check_opportunities` are checked on the integers and the rows grouped with one
+    ``bincount``, without the copies of the general path. Returns None when the
+    inputs are not all whole-number arrays of one length with at most 200 opportunities, or break
+    a rule: the caller then takes the general path, which names the offending rows.
+    """
+    arrays = []
+    for values in (frequency, recency, n_periods):
+        raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+        if raw.ndim != 1 or raw.dtype.kind not in "iuf":
+            return None
+        if raw.dtype.kind == "f":  # whole numbers written as floats (NaN fails the check)
+            with np.errstate(invalid="ignore"):
+                as_int = raw.astype(np.intp)
+            if not np.array_equal(as_int, raw):
+                return None
+            raw = as_int
+        arrays.append(raw)
+    x, tx, n = arrays
+    if not (len(x) == len(tx) == len(n)) or len(x) == 0:
+        return None
+    top = int(n.max()) + 1
+    if top > 200 or x.min() < 0 or not (np.all(x <= tx) and np.all(tx <= n)
+                                          and np.array_equal(x == 0, tx == 0)):
+        return None
+    key = x.astype(np.intp, copy=False) + top * (tx.astype(np.intp, copy=False)
+                                                 + top * n.astype(np.intp, copy=False))
+    totals = np.bincount(key, minlength=top**3)
+    keys = np.flatnonzero(totals)
+    return (keys % top).astype(float), (keys // top % top).astype(float), \
+        (keys // top**2).astype(float), totals[keys].astype(float)
+
+
 def simulate_bgbb(params: dict[str, float] | pd.Series, n_periods: np.ndarray,
                   rng: np.random.Generator) -> pd.DataFrame:
     """Simulate BG/BB histories (frequency, recency, n_periods) for the given opportunities.

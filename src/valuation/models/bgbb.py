@@ -27,6 +27,7 @@ from scipy.special import gammaln, logsumexp
 from valuation.errors import ModelInputError
 from valuation.models._bgbb_data import (  # noqa: F401  (re-exported)
     _group_counts,
+    group_integer_histories,
     check_opportunities,
     simulate_bgbb,
 )
@@ -170,9 +171,12 @@ class BetaGeoBetaBinom(FittedMixin):
         from valuation.errors import ConvergenceError
         from valuation.models._mle import CHECKLIST
 
-        x, tx, n, _ = check_opportunities(frequency, recency, n_periods)
-        w = check_weights(weights, len(x))
-        ux, utx, un, counts = _group_counts(x, tx, n, w)
+        grouped = (group_integer_histories(frequency, recency, n_periods)
+                   if weights is None else None)
+        if grouped is None:
+            x, tx, n, _ = check_opportunities(frequency, recency, n_periods)
+            grouped = _group_counts(x, tx, n, check_weights(weights, len(x)))
+        ux, utx, un, counts = grouped
         repeaters = float(counts[ux > 0].sum())
         context = f"{repeaters:.0f} of {counts.sum():.0f} customers transact again."
         if repeaters == 0 or float(counts[un > 0].sum()) == 0:
