@@ -118,6 +118,7 @@ def measure(pre: dict[str, pd.DataFrame], post: dict[str, pd.DataFrame], sheet: 
     table.loc[~table["observed"], ["retained", "retention"]] = np.nan
     table["within_band"] = ((table["retained"] >= table["p10"])
                             & (table["retained"] <= table["p90"])).where(table["observed"])
+    table["retained"] = table["retained"].astype("Int64")
     last = table[table["observed"]].tail(1)
     final = bool(table["observed"].iloc[-1])
     out = {"roster_customers": len(roster), "roster_in_exports": len(found),
@@ -126,7 +127,8 @@ def measure(pre: dict[str, pd.DataFrame], post: dict[str, pd.DataFrame], sheet: 
            "measurement_date": month_dates(closing, sheet.months)[-1].isoformat(),
            "data_until": None if pd.isna(data_until) else data_until.date().isoformat(),
            "months_observed": int(table["observed"].sum()), "final": final,
-           "band": sheet.band, "status": sheet.status, "by_month": table,
+           "band": sheet.band, "status": sheet.status,
+           "by_month": table.to_dict(orient="records"),
            "latest_retained": None if last.empty else int(last["retained"].iloc[0]),
            "payout": None}
     needed = ("threshold", "slope_per_customer", "cap")
