@@ -146,3 +146,13 @@ def test_bad_exports_folder_is_exit_2(deal, tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("nothing here")
     assert main(["monitor", str(deal["params"]), "--exports", str(tmp_path)]) == 2
     assert "customers" in capsys.readouterr().err
+
+
+def test_forecast_curve_falls_to_the_measurement_retention():
+    rows = retained_forecast(300, np.full(400, 0.5), 0.5, 500.0, months=12, seed=1)
+    assert [r["month"] for r in rows] == list(range(1, 13))
+    expected = [r["expected"] for r in rows]
+    assert expected == sorted(expected, reverse=True)
+    assert expected[-1] == pytest.approx(150.0)
+    assert all(r["p10"] <= r["p50"] <= r["p90"] for r in rows)
+    assert rows[-1]["p10"] < 150.0 < rows[-1]["p90"]
