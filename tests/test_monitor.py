@@ -156,3 +156,17 @@ def test_forecast_curve_falls_to_the_measurement_retention():
     assert expected[-1] == pytest.approx(150.0)
     assert all(r["p10"] <= r["p50"] <= r["p90"] for r in rows)
     assert rows[-1]["p10"] < 150.0 < rows[-1]["p90"]
+
+
+def test_the_brief_stores_the_forecast_in_the_term_sheet():
+    from types import SimpleNamespace
+
+    from valuation.value.earnout import earn_out_terms
+
+    plan = SimpleNamespace(side="seller", price=None)
+    sheet = earn_out_terms(plan, eligible=200, base_retention=0.5, value_per_retained=1.0,
+                           retention_draws=np.full(300, 0.5), effective_size=300.0,
+                           implied_retention=None, stress_retention={}, window_days=90,
+                           measurement_months=12, seed=5).to_dict()
+    assert len(sheet["forecast"]) == 12
+    assert sheet["forecast"][-1]["expected"] == pytest.approx(100.0)

@@ -100,9 +100,8 @@ def measure(pre: dict[str, pd.DataFrame], post: dict[str, pd.DataFrame], sheet: 
     dict
         Aggregates only: roster size, months observed, one row per month, payout.
     """
-    pre_events = events(pre["orders"], pre["activity"], "customer_token")
-    roster = roster_ids(pre["customers"], pre_events, "customer_token", closing,
-                        sheet.window_days)
+    roster = roster_ids(pre["customers"], pre["orders"], pre["activity"], "customer_token",
+                        closing, sheet.window_days)
     post_events = events(post["orders"], post["activity"], "customer_token")
     found = roster & set(post["customers"]["customer_token"].dropna().astype(str))
     if roster and not found:

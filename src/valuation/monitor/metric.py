@@ -1,12 +1,13 @@
 """The earn-out metric, exactly as the term sheet defines it (:mod:`valuation.value.earnout`).
 
 A **retained customer** at a date is a customer of the transfer roster with a paid order
-(amount above its refund) or a learning-activity event in the ``window_days`` before that
-date (the date itself included, the first day of the window excluded). The **roster** is
-the transferred base at closing: transferable customers (consented, minors only with a
-guardian's consent: :func:`valuation.privacy.cohorts.cohort_mask`) that were active at
-closing by the same rule (an order or activity in the window before the closing date), which
-is how the brief counts its ``eligible_customers``.
+(amount above its refund) or a learning-activity event at most ``window_days`` before that
+date (both ends included: not churned under the one lifetime definition of
+:mod:`valuation.lifetime`, where churn is *more than* ``window_days`` without a sign of
+life). The **roster** is the transferred base at closing exactly as the brief counts its
+``eligible_customers``: transferable customers (consented, minors only with a guardian's
+consent: :func:`valuation.privacy.cohorts.cohort_mask`) that are active at closing (a
+lifetime from :func:`valuation.lifetime.customer_lifetimes` not churned at the closing date).
 
 The functions work on any id column (tokens in the monitor, raw ids in the sample
 generator), so the generator's truth and the monitor's measurement share no state but the
@@ -43,10 +44,10 @@ def events(orders: pd.DataFrame, activity: pd.DataFrame, id_column: str) -> pd.D
 
 
 def active_at(event_frame: pd.DataFrame, date: dt.date, window_days: int) -> set[str]:
-    """Ids with an event in the ``window_days`` up to and including ``date``."""
+    """Ids with an event at most ``window_days`` before ``date`` (both ends included)."""
     end = pd.Timestamp(date)
     start = end - pd.Timedelta(days=int(window_days))
-    inside = (event_frame["date"] > start) & (event_frame["date"] <= end)
+    inside = (event_frame["date"] >= start) & (event_frame["date"] <= end)
     return set(event_frame.loc[inside, "id"].unique())
 
 
@@ -69,14 +70,24 @@ def retained_by_month(event_frame: pd.DataFrame, roster: set[str], closing: dt.d
     return pd.DataFrame(rows)
 
 
-def roster_ids(customers: pd.DataFrame, event_frame: pd.DataFrame, id_column: str,
-               closing: dt.date, window_days: int) -> set[str]:
+def roster_ids(customers: pd.DataFrame, orders: pd.DataFrame, activity: pd.DataFrame,
+               id_column: str, closing: dt.date, window_days: int) -> set[str]:
     """The transfer roster: transferable customers active at closing (module doc)."""
+    from valuation.errors import ModelInputError
+    from valuation.lifetime import customer_lifetimes
     from valuation.privacy.cohorts import cohort_mask
 
     transferable = cohort_mask(customers, "transferable").to_numpy(bool)
     ids = set(customers.loc[transferable, id_column].dropna().astype(str))
-    return ids & active_at(event_frame, closing, window_days)
+    rename = {id_column: "customer_token"}
+    try:
+        lives = customer_lifetimes({"orders": orders.rename(columns=rename),
+                                    "activity": activity.rename(columns=rename)},
+                                   closing, int(window_days))
+    except ModelInputError:  # no purchase before closing: nobody is active
+        return set()
+    active = set(lives.index[lives["event"].to_numpy() == 0].astype(str))
+    return ids & active
 
 
 def payout(count: float, *, threshold: float, slope: float, cap: float,

@@ -71,7 +71,8 @@ def post_closing_tables(params, key: bytes, *, months: int, retention: float,
     customers["cid"] = _ids(raw["customers"]["customer_id"]).to_numpy()
     pre = raw["orders"].assign(customer_id=_ids(raw["orders"]["customer_id"]))
     act = raw["activity"].assign(customer_id=_ids(raw["activity"]["customer_id"]))
-    roster = sorted(roster_ids(customers, events(pre, act, "customer_id"), "cid", closing,
+    roster = sorted(roster_ids(customers, pre.rename(columns={"customer_id": "cid"}),
+                               act.rename(columns={"customer_id": "cid"}), "cid", closing,
                                window))
     rng = np.random.default_rng([int(seed), 19])
     kept = rng.random(len(roster)) < retention
@@ -79,7 +80,7 @@ def post_closing_tables(params, key: bytes, *, months: int, retention: float,
     close_day = np.datetime64(closing, "D")
     end_day = np.datetime64(dates[-1], "D")
     # the leavers' last event lies more than `window` days before the measurement date
-    latest_leave = end_day - np.timedelta64(window + 1, "D")
+    latest_leave = end_day - np.timedelta64(window + 1, "D")  # churned: > window days
     leave_days = np.array([close_day + np.timedelta64(int(d), "D") for d in
                            rng.integers(0, max(int((latest_leave - close_day)
                                                    / np.timedelta64(1, "D")), 0) + 1,
