@@ -86,3 +86,13 @@ def test_exports_without_any_transferred_customer_are_refused():
     other = {**POST, "customers": pd.DataFrame({"customer_token": ["x1", "x2"]})}
     with pytest.raises(ReportError, match="another deal key"):
         measure(PRE, other, _sheet(3), CLOSING)
+
+
+def test_page_escapes_params_text_and_has_no_script():
+    from valuation.monitor.publish import monitor_document, monitor_html
+
+    doc = monitor_document("t1", "<script>alert(1)</script> School",
+                           measure(PRE, POST, _sheet(3), CLOSING))
+    html = monitor_html(doc)
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert html.count("<tr>") == 1 + 3 + 5  # header, three months, five payout lines

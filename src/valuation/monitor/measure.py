@@ -8,6 +8,11 @@ months), as the brief itself sets them. The forecast is the term sheet's ``forec
 expected retained count with P10 / P50 / P90 per month); a results.json written before it
 existed gets a binomial band around ``expected_retained`` interpolated at a constant monthly
 hazard (flagged ``band: binomial_only``).
+
+A month counts as **observed** when its date is on or before the last event in the buyer's
+exports (the export's cut-off is not recorded anywhere else); later months are shown as not
+yet observed, and the payout stays *provisional* (computed on the last observed month) until
+the measurement date is observed.
 """
 
 from __future__ import annotations
