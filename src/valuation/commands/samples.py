@@ -43,11 +43,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--purchase-rate", type=float, default=1.0,
                         help="multiply every customer's purchase rate (online_school only; "
                              "benchmarks use 1.2 to reach 10^7 orders at 10^6 customers)")
+    parser.add_argument("--post-closing", type=Path, default=None, metavar="PARAMS",
+                        help="write the buyer's exports MONTHS after closing of the target of "
+                             "this params YAML instead (same customers and identifiers, new "
+                             "activity and orders, a known retention) with ground_truth.json; "
+                             "needs the target's deal key (default folder: "
+                             "data/samples/post_closing/<target>, git-ignored)")
+    parser.add_argument("--months", type=int, default=12,
+                        help="with --post-closing: months after closing (default 12)")
+    parser.add_argument("--retention", type=float, default=0.6,
+                        help="with --post-closing: probability that a transferred customer "
+                             "is retained at the measurement date (default 0.6)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the targets and print one summary line each (counts only, no personal data)."""
+    if args.post_closing is not None:
+        return run_post_closing(args)
     if args.adversarial:
         from valuation.samples.adversarial import write_adversarial
 
@@ -69,4 +82,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"{truth['target']}: {c['customers']:,} customers, {c['orders']:,} orders, "
               f"{c['activity']:,} activity rows, {c['feedback']:,} feedback rows, "
               f"{planted} planted defect records -> {folder}")
+    return 0
+
+
+def run_post_closing(args: argparse.Namespace) -> int:
+    """Write a post-closing continuation (counts only on screen)."""
+    from valuation.params import load_params
+    from valuation.privacy.keys import load_key
+    from valuation.samples.post_closing import TRUTH_FILE, write_post_closing
+
+    params = load_params(args.post_closing)
+    out = args.out or Path("data/samples/post_closing") / params.target
+    folder = write_post_closing(params, load_key(params), out, months=args.months,
+                                retention=args.retention, seed=args.seed)
+    truth = json.loads((folder / TRUTH_FILE).read_text(encoding="utf-8"))
+    print(f"{truth['target']} after closing: {truth['roster_customers']:,} transferred "
+          f"customers, {truth['retained_at_measurement']:,} retained at "
+          f"{truth['measurement_date']} (drawn with p={truth['retention_probability']}) -> "
+          f"{folder}; run `valuation monitor {args.post_closing} --exports {folder}`")
     return 0

@@ -59,6 +59,7 @@ class TermSheet:
     payout: dict = field(default_factory=dict)
     stress: list = field(default_factory=list)
     reasons: dict = field(default_factory=dict)
+    forecast: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -67,7 +68,8 @@ class TermSheet:
                 "eligible_customers": self.eligible_customers,
                 "expected_retained": self.expected_retained,
                 "min_expected_retained": MIN_EXPECTED_RETAINED, "terms": self.terms,
-                "payout": self.payout, "stress": self.stress, "reasons": self.reasons}
+                "payout": self.payout, "stress": self.stress, "reasons": self.reasons,
+                "forecast": self.forecast}
 
 
 def payout(count, threshold: float, slope: float, cap: float, floor: float = 0.0):
@@ -84,6 +86,33 @@ def retained_counts(eligible: int, retention_draws: np.ndarray, base_retention: 
     error = rng.beta(p0 * n_eff, (1 - p0) * n_eff, size=len(retention_draws)) / p0
     p = np.clip(np.asarray(retention_draws, float) * error, 0.0, 1.0)
     return rng.binomial(int(eligible), p).astype(float)
+
+
+def retained_forecast(eligible: int, retention_draws: np.ndarray, base_retention: float,
+                      effective_size: float, *, months: int, seed: int) -> list[dict]:
+    """The expected retained count and its P10 / P50 / P90 at each month after closing.
+
+    The retention at month ``m`` of ``months`` is the measurement-date retention to the
+    power ``m / months`` (a constant monthly hazard between closing and the measurement
+    date); each draw's retention carries the same Beta error of the Kaplan-Meier estimate
+    as :func:`retained_counts`, then a binomial count of the eligible customers. The
+    earn-out monitor compares the measured count with this curve month by month.
+    """
+    rng = np.random.default_rng([int(seed), 19])
+    p0 = float(np.clip(base_retention, 1e-6, 1 - 1e-6))
+    n_eff = max(float(effective_size), 2.0)
+    draws = np.asarray(retention_draws, float)
+    error = rng.beta(p0 * n_eff, (1 - p0) * n_eff, size=len(draws)) / p0
+    p = np.clip(draws * error, 1e-12, 1.0)
+    rows = []
+    for m in range(1, int(months) + 1):
+        share = m / int(months)
+        counts = rng.binomial(int(eligible), p ** share).astype(float)
+        rows.append({"month": m, "expected": float(eligible * p0 ** share),
+                     "p10": float(np.percentile(counts, 10)),
+                     "p50": float(np.percentile(counts, 50)),
+                     "p90": float(np.percentile(counts, 90))})
+    return rows
 
 
 def earn_out_terms(plan, *, eligible: int, base_retention: float, value_per_retained: float,
@@ -118,6 +147,10 @@ def earn_out_terms(plan, *, eligible: int, base_retention: float, value_per_reta
                              seed=seed)
     sheet = TermSheet(side=plan.side, status="not_needed", recommendation=None,
                       eligible_customers=int(eligible), expected_retained=float(expected))
+    if len(retention_draws) and eligible > 0:
+        sheet.forecast = retained_forecast(eligible, retention_draws, base_retention,
+                                           effective_size, months=measurement_months,
+                                           seed=seed)
     metric = {
         "metric": "retained customers",
         "definition": (f"a customer on the transfer roster with a paid order or a "
