@@ -1,7 +1,9 @@
 """``valuation handover``: the transfer package, its verification, and notification status.
 
 * ``valuation handover params/<target>.yaml [--scope ...]`` builds the package;
-* ``valuation handover verify BAG`` checks completeness and every checksum;
+* ``valuation handover verify BAG`` checks completeness and every checksum (no key needed);
+* ``valuation handover open BAG --identity KEY --out DIR`` decrypts on the buyer's side and
+  verifies the plaintext bag;
 * ``valuation handover status params/<target>.yaml`` counts notified / pending / unreachable.
 """
 
@@ -17,10 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "handover",
         help="after signing: build/verify the transfer package, report notification status",
-        description="handover PARAMS.yaml | handover verify BAG | handover status PARAMS.yaml",
+        description="handover PARAMS.yaml | handover verify BAG | "
+                    "handover open BAG --identity KEY --out DIR | handover status PARAMS.yaml",
     )
     parser.add_argument("words", nargs="+", metavar="ARG",
-                        help="PARAMS.yaml, or 'verify BAG', or 'status PARAMS.yaml'")
+                        help="PARAMS.yaml, or 'verify BAG', or 'open BAG', or 'status PARAMS.yaml'")
+    parser.add_argument("--identity", help="open: the buyer's age identity file (mode 0600)")
+    parser.add_argument("--out", help="open: a new or empty folder for the plaintext bag")
     parser.add_argument("--scope", choices=("transferable", "transferable_contactable", "all"),
                         help="customers in the package (default: handover.scope in params)")
     parser.set_defaults(func=run)
@@ -33,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
         if len(words) != 2:
             raise HandoverError("usage: valuation handover verify BAG")
         return _verify(words[1])
+    if words[0] == "open":
+        if len(words) != 2 or not args.identity or not args.out:
+            raise HandoverError("usage: valuation handover open BAG --identity KEY --out DIR")
+        return _open(words[1], args.identity, args.out)
     if words[0] == "status":
         if len(words) != 2:
             raise HandoverError("usage: valuation handover status PARAMS.yaml")
@@ -50,15 +59,16 @@ def _build(params_path: str, scope: str | None) -> int:
     params = load_params(params_path)
     result = build_handover(params, load_key(params), scope=scope)
     print(f"transfer package written to {result.folder}")
-    print("  THIS FOLDER HOLDS PERSONAL DATA (names, mobiles, ID numbers, e-mails) of the "
-          "customers in scope: keep it on approved storage, never publish it.")
+    print("  the personal data (names, mobiles, ID numbers, e-mails) of the customers in "
+          "scope is in bag/data/payload.tar.age, encrypted to handover.buyer_recipient;")
+    print("  the buyer opens it with `valuation handover open BAG --identity KEY --out DIR`.")
     print(f"  scope: {result.scope}")
     for table, count in result.counts.items():
         print(f"  {table:<10} {count:>9,} records")
     for reason, count in result.excluded.items():
         print(f"  excluded: {reason}: {count:,} customers")
     print(f"  tag manifest SHA-256 (quoted on confirmation.md): {result.tag_manifest_sha256}")
-    print(f"  notification roster: {result.roster}")
+    print(f"  notification status (tokens only): {result.status_file}")
     return 0
 
 
@@ -73,6 +83,21 @@ def _verify(bag: str) -> int:
     for line in check.differences:
         print(f"  - {line}")
     return 2
+
+
+def _open(bag: str, identity: str, out: str) -> int:
+    from valuation.handover import open_package
+
+    inner, check = open_package(bag, identity, out)
+    if not check.ok:
+        print(f"{inner}: decrypted, but {len(check.differences)} difference(s):")
+        for line in check.differences:
+            print(f"  - {line}")
+        return 2
+    print(f"decrypted to {inner}: complete, every checksum matches "
+          f"({check.payload_files} payload files)")
+    print("  THIS FOLDER HOLDS PERSONAL DATA: keep it on approved storage, never publish it.")
+    return 0
 
 
 def _status(params_path: str) -> int:
