@@ -52,6 +52,8 @@ from valuation.params import DealParams
 from valuation.privacy.cohorts import cohort_mask
 from valuation.destruction import destroy_target
 from valuation.privacy.log import append_entry, log_path
+from valuation.crossborder import (CrossBorderRoute, require_route_reference,
+                                   route_for_transfer)
 from valuation.handover_crypto import PAYLOAD, parse_recipients, seal
 from valuation.handover_bag import CHECKSUMS, BagCheck, open_package, verify_bag
 from valuation.handover_docs import (
@@ -82,6 +84,7 @@ class HandoverResult:
     counts : records in scope per table.
     excluded : customers left out, by reason.
     tag_manifest_sha256 : digest quoted on the confirmation form.
+    cross_border : the route under PIPL Art. 38-40 (:mod:`valuation.crossborder`), counts only.
     """
 
     folder: Path
@@ -90,6 +93,7 @@ class HandoverResult:
     counts: dict[str, int]
     excluded: dict[str, int]
     tag_manifest_sha256: str
+    cross_border: dict[str, Any] | None = None
 
     @property
     def roster(self) -> Path:
@@ -207,6 +211,11 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         where=str(params.source or "params"))
 
     customers = analysis["customers"][in_scope.to_numpy()]
+    route = transfer_route(params, customers, tables["customers"])
+    require_route_reference(params.handover, route, where=str(params.source or "params"))
+    checklist["cross_border"] = {**route.as_dict(),
+                                 "destination": params.handover.destination,
+                                 "reference": params.handover.cross_border_route_ref}
     roster = pd.DataFrame({
         "customer_token": customers["customer_token"].to_numpy(),
         "customer_id": tables["customers"]["customer_id"].to_numpy(),
@@ -272,12 +281,29 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         "scope": scope,
         "row_counts": counts,
         "excluded_customers": excluded,
+        "cross_border_route": route.route,
         "key_fingerprint": key_fingerprint(key),
         "outputs": [{"path": str(folder / "bag"), "tagmanifest_sha256": digest,
                      "encrypted_to": len(recipients)}],
     })
     return HandoverResult(folder=folder, bag=folder / "bag", scope=scope, counts=counts,
-                          excluded=excluded, tag_manifest_sha256=digest)
+                          excluded=excluded, tag_manifest_sha256=digest,
+                          cross_border=checklist["cross_border"])
+
+
+def transfer_route(params: DealParams, analysis_customers: pd.DataFrame,
+                   raw_customers: pd.DataFrame) -> CrossBorderRoute:
+    """The cross-border route from the customers in scope (people and sensitive people).
+
+    Sensitive: customers under 14 (PIPL Art. 28) and, when ``handover.id_numbers_sensitive``,
+    customers whose resident ID number is transferred.
+    """
+    sensitive = analysis_customers["minor"].fillna(False).to_numpy(bool)
+    if params.handover.id_numbers_sensitive and "id_number" in raw_customers:
+        ids = raw_customers["id_number"].astype("string").str.strip()
+        sensitive = sensitive | (ids.notna() & (ids != "")).to_numpy(bool)
+    return route_for_transfer(params.handover, int(len(analysis_customers)),
+                              int(sensitive.sum()))
 
 
 def token_digest(tokens: pd.Series) -> str:

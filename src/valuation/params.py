@@ -277,6 +277,12 @@ class HandoverParams(_Strict):
         description="reference of the cross-border route (CAC assessment, filed standard "
         "contract, certificate or exemption memo); required when destination is outside",
     )
+    prior_people_this_year: int = Field(
+        default=0, ge=0,
+        description="people whose personal information was already provided abroad since "
+        "1 January (counts toward the CAC thresholds)",
+    )
+    prior_sensitive_people_this_year: int = Field(default=0, ge=0)
     id_numbers_sensitive: bool = Field(
         default=True,
         description="count resident ID numbers as sensitive personal information",

@@ -67,6 +67,11 @@ def _build(params_path: str, scope: str | None) -> int:
         print(f"  {table:<10} {count:>9,} records")
     for reason, count in result.excluded.items():
         print(f"  excluded: {reason}: {count:,} customers")
+    route = result.cross_border or {}
+    if route.get("route") not in (None, "none"):
+        print(f"  cross-border route: {route['label']} ({route['people']:,} people, "
+              f"{route['sensitive_people']:,} sensitive); lead time {route['lead_time']}; "
+              f"reference {route['reference']}")
     print(f"  tag manifest SHA-256 (quoted on confirmation.md): {result.tag_manifest_sha256}")
     print(f"  notification status (tokens only): {result.status_file}")
     return 0
