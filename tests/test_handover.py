@@ -62,7 +62,7 @@ def test_bag_round_trip_verifies(package):
     check = verify_bag(result.bag)
     assert check.ok, check.differences
     assert check.payload_files == 1  # the ciphertext only
-    assert verify_bag(opened).payload_files == 5  # four tables and the roster
+    assert verify_bag(opened).payload_files == 8  # four tables, the roster, three notices
     customers = pd.read_csv(opened / "data" / "customers.csv", dtype=str)
     assert len(customers) == result.counts["customers"]
     assert (result.bag / "manifest-sha256.txt").exists()
@@ -204,3 +204,12 @@ def test_cli_builds_the_package_and_says_it_holds_personal_data(tmp_path, capsys
                  "--identity", str(tmp_path / "keys" / "buyer.key"), "--out", str(out)]) == 0
     assert "HOLDS PERSONAL DATA" in capsys.readouterr().out
     assert (out / "bag" / "data" / "customers.csv").is_file()
+    roster = pd.read_csv(out / "bag" / "data" / "notification-roster.csv", dtype=str)
+    returns = tmp_path / "returns.csv"
+    returns.write_text(f"customer_ref,status\n{roster['customer_token'][0]},objected\n")
+    assert main(["handover", "status", str(params_file), "--returns", str(returns)]) == 0
+    out_text = capsys.readouterr().out
+    assert "objected" in out_text and "1 objector(s)" in out_text
+    returns.write_text("customer_ref,status\nnope,objected\n")
+    assert main(["handover", "status", str(params_file), "--returns", str(returns)]) == 2
+    assert "row(s) [2]" in capsys.readouterr().err

@@ -54,6 +54,9 @@ from valuation.destruction import destroy_target
 from valuation.privacy.log import append_entry, log_path
 from valuation.crossborder import (CrossBorderRoute, require_route_reference,
                                    route_for_transfer)
+from valuation.handover_status import (STATUSES, apply_returns, notification_status,
+                                       token_digest)
+from valuation.notices import build_notices
 from valuation.handover_crypto import PAYLOAD, parse_recipients, seal
 from valuation.handover_bag import CHECKSUMS, BagCheck, open_package, verify_bag
 from valuation.handover_docs import (
@@ -66,10 +69,10 @@ from valuation.handover_docs import checklist as make_checklist
 from valuation.tables import TABLES
 
 __all__ = ["CATEGORY_ZH", "DATE_COLUMNS", "BagCheck", "HandoverResult", "build_handover",
-           "destroy_target", "handover_folder", "notification_status", "open_package",
+           "STATUSES", "apply_returns", "destroy_target", "handover_folder",
+           "notification_status", "open_package",
            "verify_bag"]
 
-STATUSES: tuple[str, ...] = ("pending", "notified", "unreachable")
 
 
 @dataclass
@@ -223,6 +226,10 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
     })
     checklist["roster"] = {"customers": int(len(roster)),
                            "tokens_sha256": token_digest(roster["customer_token"])}
+    notices = build_notices(params, tables["customers"], roster["customer_token"],
+                            customers["minor"], roster["channel"], tables,
+                            notice_date=params.handover.notice_date)
+    checklist["notices"] = {channel: int(len(frame)) for channel, frame in notices.items()}
     checklist["encryption"] = {
         "format": "age v1 (X25519), https://age-encryption.org/v1",
         "payload": f"data/{PAYLOAD}",
@@ -240,6 +247,10 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
                                                encoding="utf-8", date_format="%Y-%m-%d")
         neutralise_csv_frame(roster).to_csv(inner / "notification-roster.csv", index=False,
                                             encoding="utf-8")
+        (inner / "notices").mkdir()
+        for channel, frame in notices.items():
+            neutralise_csv_frame(frame).to_csv(inner / "notices" / f"{channel}.csv",
+                                               index=False, encoding="utf-8")
         _make_bag(inner, params, checklist, "Customer data transfer (plaintext payload)")
         ciphertext = seal(inner, recipients)
         shutil.rmtree(plain)  # no plaintext of personal data beyond this point
@@ -306,13 +317,6 @@ def transfer_route(params: DealParams, analysis_customers: pd.DataFrame,
                               int(sensitive.sum()))
 
 
-def token_digest(tokens: pd.Series) -> str:
-    """SHA-256 of the sorted tokens of a roster: checks a status file without the roster."""
-    import hashlib
-
-    return hashlib.sha256("\n".join(sorted(map(str, tokens))).encode("utf-8")).hexdigest()
-
-
 def _make_bag(folder: Path, params: DealParams, checklist: dict[str, Any],
               description: str) -> bagit.Bag:
     """Turn ``folder`` into a bag (its files become ``data/``) with the checklist as tag files."""
@@ -332,39 +336,3 @@ def _make_bag(folder: Path, params: DealParams, checklist: dict[str, Any],
                                                   encoding="utf-8")
     bag.save(manifests=True)
     return bag
-
-
-def notification_status(params: DealParams) -> dict[str, int]:
-    """Count customers notified, pending and unreachable from the seller's status file.
-
-    Raises
-    ------
-    HandoverError
-        When the status file is missing, has unknown statuses, or does not cover exactly
-        the customers of the roster.
-    """
-    folder = handover_folder(params)
-    status_file, checklist_file = (folder / "notification-status.csv",
-                                   folder / "bag" / "handover-checklist.json")
-    if not status_file.exists() or not checklist_file.exists():
-        raise HandoverError(f"{folder}: no package; run `valuation handover <params.yaml>` first")
-    expected = json.loads(checklist_file.read_text(encoding="utf-8")).get("roster", {})
-    status = pd.read_csv(status_file, dtype=str, keep_default_na=False)
-    unknown = sorted(set(status["status"]) - set(STATUSES))
-    if unknown:
-        rows = status.index[status["status"].isin(unknown)][:5] + 2
-        raise HandoverError(
-            f"{status_file}: unknown status {unknown} at row(s) {list(rows)}; "
-            f"allowed: {', '.join(STATUSES)}")
-    tokens = status["customer_token"]
-    if (len(tokens) != expected.get("customers") or tokens.duplicated().any()
-            or token_digest(tokens) != expected.get("tokens_sha256")):
-        raise HandoverError(
-            f"{status_file}: {len(tokens)} row(s), {int(tokens.duplicated().sum())} duplicated; "
-            f"the roster has {expected.get('customers')} customer(s) and the tokens differ "
-            "from it; restore the rows from the package's notification-roster.csv")
-    counts = {s: int((status["status"] == s).sum()) for s in STATUSES}
-    counts["total"] = int(len(status))
-    return counts
-
-

@@ -291,6 +291,8 @@ class HandoverParams(_Strict):
         default=False,
         description="the seller is a CII operator (any export needs a CAC assessment)",
     )
+    notice_date: dt.date | None = Field(
+        default=None, description="date of the customer notices (default: the build day)")
     notice_deadline_days: int = Field(
         default=30, ge=1, le=365,
         description="days the customer has to object before processing continues",

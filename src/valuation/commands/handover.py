@@ -4,7 +4,9 @@
 * ``valuation handover verify BAG`` checks completeness and every checksum (no key needed);
 * ``valuation handover open BAG --identity KEY --out DIR`` decrypts on the buyer's side and
   verifies the plaintext bag;
-* ``valuation handover status params/<target>.yaml`` counts notified / pending / unreachable.
+* ``valuation handover status params/<target>.yaml [--returns CSV]`` folds in the gateway's
+  returns and counts pending / sent / delivered / bounced / objected / unreachable; objectors
+  go to ``buyer-exclusions.csv`` and the processing log (counts only).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="PARAMS.yaml, or 'verify BAG', or 'open BAG', or 'status PARAMS.yaml'")
     parser.add_argument("--identity", help="open: the buyer's age identity file (mode 0600)")
     parser.add_argument("--out", help="open: a new or empty folder for the plaintext bag")
+    parser.add_argument("--returns", help="status: the gateway's returns CSV "
+                        "(customer_ref,status: sent/delivered/bounced/objected) to fold in")
     parser.add_argument("--scope", choices=("transferable", "transferable_contactable", "all"),
                         help="customers in the package (default: handover.scope in params)")
     parser.set_defaults(func=run)
@@ -44,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
         return _open(words[1], args.identity, args.out)
     if words[0] == "status":
         if len(words) != 2:
-            raise HandoverError("usage: valuation handover status PARAMS.yaml")
-        return _status(words[1])
+            raise HandoverError("usage: valuation handover status PARAMS.yaml [--returns CSV]")
+        return _status(words[1], args.returns)
     if len(words) != 1:
         raise HandoverError("usage: valuation handover PARAMS.yaml [--scope SCOPE]")
     return _build(words[0], args.scope)
@@ -105,13 +109,18 @@ def _open(bag: str, identity: str, out: str) -> int:
     return 0
 
 
-def _status(params_path: str) -> int:
-    from valuation.handover import notification_status
+def _status(params_path: str, returns: str | None) -> int:
+    from valuation.handover import apply_returns, notification_status, STATUSES
     from valuation.params import load_params
 
-    counts = notification_status(load_params(params_path))
+    params = load_params(params_path)
+    counts = apply_returns(params, returns) if returns else notification_status(params)
     total = counts["total"] or 1
-    for status in ("notified", "pending", "unreachable"):
-        print(f"{status:<12} {counts[status]:>9,}  ({counts[status] / total:.1%})")
+    for status in STATUSES:
+        if counts[status] or status != "notified":
+            print(f"{status:<12} {counts[status]:>9,}  ({counts[status] / total:.1%})")
     print(f"{'total':<12} {counts['total']:>9,}")
+    if returns:
+        print(f"returns recorded; {counts['objected']:,} objector(s) listed in buyer-exclusions.csv "
+              "(the buyer stops processing them) and counted in the processing log")
     return 0
