@@ -99,8 +99,9 @@ class HandoverResult:
     cross_border: dict[str, Any] | None = None
 
     @property
-    def roster(self) -> Path:
-        return self.folder / "notification-roster.csv"
+    def exclusions(self) -> Path:
+        """Tokens of the customers who objected (``valuation handover status --returns``)."""
+        return self.folder / "buyer-exclusions.csv"
 
     @property
     def status_file(self) -> Path:
