@@ -110,6 +110,12 @@ def test_open_refuses_a_readable_identity_and_a_non_empty_out(built, tmp_path):
     with pytest.raises(HandoverError, match="not empty"):
         open_package(result.bag, identity, tmp_path / "full")
     assert (tmp_path / "full" / "x").read_text() == "keep"
+    repo = tmp_path / "repo"
+    (repo / "outputs").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text("[project]\n")
+    with pytest.raises(HandoverError, match="inside the repository"):
+        open_package(result.bag, identity, repo / "outputs" / "opened")
+    assert not (repo / "outputs" / "opened").exists()
     identity.chmod(0o644)
     assert main(["handover", "open", str(result.bag), "--identity", str(identity),
                  "--out", str(tmp_path / "o")]) == 2

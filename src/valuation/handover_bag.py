@@ -120,6 +120,12 @@ def open_package(bag: str | Path, identity_file: str | Path, out: str | Path) ->
         raise HandoverError(f"{outer}: no data/{PAYLOAD}; this bag is not an encrypted package")
     identity = load_identity(identity_file)
     out = Path(out)
+    resolved = out.expanduser().resolve()
+    for folder in (resolved, *resolved.parents):
+        if (folder / ".git").exists() or (folder / "pyproject.toml").is_file():
+            raise HandoverError(
+                f"{out}: lies inside the repository {folder}; the opened package holds "
+                "personal data: give a folder on approved storage outside any repository")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise HandoverError(f"{out}: exists and is not empty; give a new or empty folder")
     inner = unseal(payload.read_bytes(), identity, out, where=str(payload))
