@@ -32,6 +32,8 @@ def built(tmp_path_factory):
 def _personal_values(ingest, ids: set[str]) -> list[bytes]:
     customers = ingest.tables["customers"]
     customers = customers[customers["customer_id"].isin(ids)]
+    customers = customers.sample(n=min(60, len(customers)), random_state=19)  # bytes.find is
+    # linear in the ~9 MB package: 60 customers x 4 fields keep the scan to seconds
     values = []
     for column in ("name", "mobile", "id_number", "email"):
         values += [str(v).encode("utf-8") for v in customers[column].dropna()
@@ -44,7 +46,7 @@ def test_no_plaintext_personal_value_anywhere_under_handover_dir(built, tmp_path
     opened, _ = open_package(result.bag, write_identity(tmp_path / "k"), tmp_path / "out")
     ids = set(pd.read_csv(opened / "data" / "customers.csv", dtype=str)["customer_id"])
     values = _personal_values(ingest, ids)
-    assert len(values) > 100  # the scan below has something to find
+    assert len(values) > 150  # the scan below has something to find
     blobs = [(p, p.read_bytes()) for p in Path(params.paths.handover_dir).rglob("*")
              if p.is_file()]
     assert blobs
