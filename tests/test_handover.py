@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyrage
 import pytest
 
 from valuation.cli import main
 from valuation.errors import HandoverError, UnsafePathError
-from valuation.handover import build_handover, destroy_target, notification_status, verify_bag
+from valuation.handover import (build_handover, destroy_target, notification_status,
+                                open_package, verify_bag)
 from valuation.params import load_params
 from valuation.privacy.cohorts import cohort_mask
 from valuation.privacy.gate import build_analysis_tables, run_gate
@@ -19,6 +21,14 @@ from valuation.privacy.log import log_path, verify_log
 from valuation.privacy.scanner import scan_path
 
 ROOT = Path(__file__).resolve().parents[1]
+BUYER = pyrage.x25519.Identity.generate()  # one key pair for the module's packages
+
+
+def write_identity(path: Path, identity=BUYER) -> Path:
+    """An age identity file (mode 0600) as `valuation key buyer-new` writes it."""
+    path.write_text(f"# public key: {identity.to_public()}\n{identity}\n", encoding="ascii")
+    path.chmod(0o600)
+    return path
 
 
 def _params(tmp_path: Path, target: str = "bootcamp", **paths):
@@ -28,8 +38,9 @@ def _params(tmp_path: Path, target: str = "bootcamp", **paths):
                 "handover_dir": tmp_path / "handover", **paths}
     privacy = params.privacy.model_copy(update={"key_file": tmp_path / "deal.key",
                                                 "demo_key": False})
+    handover = params.handover.model_copy(update={"buyer_recipient": str(BUYER.to_public())})
     return params.model_copy(update={"paths": params.paths.model_copy(update=settings),
-                                     "privacy": privacy})
+                                     "privacy": privacy, "handover": handover})
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +52,18 @@ def package(tmp_path_factory):
     key = os.urandom(32)
     ingest = read_exports(params)
     result = build_handover(params, key, ingest_result=ingest)
-    return params, key, ingest, result
+    opened, check = open_package(result.bag, write_identity(tmp / "buyer.key"), tmp / "opened")
+    assert check.ok, check.differences
+    return params, key, ingest, result, opened
 
 
 def test_bag_round_trip_verifies(package):
-    _, _, ingest, result = package
+    _, _, ingest, result, opened = package
     check = verify_bag(result.bag)
     assert check.ok, check.differences
-    assert check.payload_files == 4
-    customers = pd.read_csv(result.bag / "data" / "customers.csv", dtype=str)
+    assert check.payload_files == 1  # the ciphertext only
+    assert verify_bag(opened).payload_files == 8  # four tables, the roster, three notices
+    customers = pd.read_csv(opened / "data" / "customers.csv", dtype=str)
     assert len(customers) == result.counts["customers"]
     assert (result.bag / "manifest-sha256.txt").exists()
     assert (result.bag / "manifest-sha512.txt").exists()
@@ -58,15 +72,15 @@ def test_bag_round_trip_verifies(package):
 
 
 def test_roster_covers_exactly_the_customers_in_scope(package):
-    params, key, ingest, result = package
+    params, key, ingest, result, opened = package
     analysis = build_analysis_tables(ingest, params, key)["customers"]
     expected = set(analysis.loc[cohort_mask(analysis, "transferable"), "customer_token"])
-    roster = pd.read_csv(result.roster, dtype=str)
+    roster = pd.read_csv(opened / "data" / "notification-roster.csv", dtype=str)
     assert set(roster["customer_token"]) == expected
     assert len(roster) == len(expected) == result.counts["customers"]
     assert set(roster["channel"]) <= {"mobile", "email", "none"}
     # every order in the bag belongs to a customer in scope
-    orders = pd.read_csv(result.bag / "data" / "orders.csv", dtype=str)
+    orders = pd.read_csv(opened / "data" / "orders.csv", dtype=str)
     assert set(orders["customer_id"]) <= set(roster["customer_id"])
     assert sum(result.excluded.values()) == len(analysis) - len(expected)
 
@@ -74,7 +88,7 @@ def test_roster_covers_exactly_the_customers_in_scope(package):
 @pytest.mark.parametrize("damage", ["alter", "delete", "add"])
 def test_tampering_is_detected(package, tmp_path, damage):
     bag = tmp_path / "bag"
-    shutil.copytree(package[3].bag, bag)
+    shutil.copytree(package[4], bag)  # the opened (plaintext) bag: same checks
     target = bag / "data" / "orders.csv"
     if damage == "alter":
         target.write_bytes(target.read_bytes().replace(b"1", b"2", 1))
@@ -97,8 +111,8 @@ def test_cli_verify_ok(package, capsys):
 
 
 def test_notification_status_counts_and_validation(package):
-    params, _, _, result = package
-    roster = pd.read_csv(result.roster, dtype=str)
+    params, _, _, result, opened = package
+    roster = pd.read_csv(opened / "data" / "notification-roster.csv", dtype=str)
     counts = notification_status(params)
     assert counts["total"] == len(roster)
     assert counts["unreachable"] == int((roster["channel"] == "none").sum())
@@ -114,7 +128,7 @@ def test_notification_status_counts_and_validation(package):
         with pytest.raises(HandoverError, match="unknown status"):
             notification_status(params)
         status.iloc[1:].assign(status="pending").to_csv(result.status_file, index=False)
-        with pytest.raises(HandoverError, match="1 customer"):
+        with pytest.raises(HandoverError, match="tokens differ"):
             notification_status(params)
     finally:
         result.status_file.write_bytes(original)
@@ -168,10 +182,34 @@ def test_cli_builds_the_package_and_says_it_holds_personal_data(tmp_path, capsys
     raw = yaml.safe_load(params_file.read_text(encoding="utf-8"))
     raw["paths"]["handover_dir"] = str(tmp_path / "handover")
     params_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert main(["handover", str(params_file)]) == 2  # no buyer recipient: refused
+    assert "handover.buyer_recipient is not set" in capsys.readouterr().err
+    assert not (tmp_path / "handover" / "online_school").exists()
+    assert main(["key", "buyer-new", str(tmp_path / "keys" / "buyer.key"),
+                 "--public-out", str(tmp_path / "buyer.pub")]) == 0
+    assert (tmp_path / "keys" / "buyer.key").stat().st_mode & 0o777 == 0o600
+    public = (tmp_path / "buyer.pub").read_text().strip()
+    assert public.startswith("age1") and public in capsys.readouterr().out
+    raw["handover"] = {**raw.get("handover", {}), "buyer_recipient": public}
+    params_file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
 
     assert main(["handover", str(params_file)]) == 0
     out = capsys.readouterr().out
-    assert "HOLDS PERSONAL DATA" in out
+    assert "personal data" in out and "encrypted" in out
     assert verify_bag(tmp_path / "handover" / "online_school").ok
     assert main(["handover", "status", str(params_file)]) == 0
     assert "pending" in capsys.readouterr().out
+    out = tmp_path / "opened"
+    assert main(["handover", "open", str(tmp_path / "handover" / "online_school"),
+                 "--identity", str(tmp_path / "keys" / "buyer.key"), "--out", str(out)]) == 0
+    assert "HOLDS PERSONAL DATA" in capsys.readouterr().out
+    assert (out / "bag" / "data" / "customers.csv").is_file()
+    roster = pd.read_csv(out / "bag" / "data" / "notification-roster.csv", dtype=str)
+    returns = tmp_path / "returns.csv"
+    returns.write_text(f"customer_ref,status\n{roster['customer_token'][0]},objected\n")
+    assert main(["handover", "status", str(params_file), "--returns", str(returns)]) == 0
+    out_text = capsys.readouterr().out
+    assert "objected" in out_text and "1 objector(s)" in out_text
+    returns.write_text("customer_ref,status\nnope,objected\n")
+    assert main(["handover", "status", str(params_file), "--returns", str(returns)]) == 2
+    assert "row(s) [2]" in capsys.readouterr().err

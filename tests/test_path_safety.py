@@ -74,6 +74,9 @@ def repo(tmp_path, monkeypatch):
     return root
 
 
+BUYER_RECIPIENT = "age1qy2kucpst2hm9uj7lkcq3tgkdfqqxecs4pn3dkfysre6mpthvd0s96rj9z"
+
+
 def write_params(root: Path, **paths) -> Path:
     raw = {
         "target": TARGET, "name": "Test school", "as_of": "2025-06-30",
@@ -84,6 +87,8 @@ def write_params(root: Path, **paths) -> Path:
         "deal": {"side": "buyer"},
         "privacy": {"key_file": str(root.parent / "keys" / "t1.key")},
         "paths": {k: str(v) for k, v in paths.items()},
+        # the transfer package is encrypted to the buyer: a fixed public key suffices here
+        "handover": {"buyer_recipient": BUYER_RECIPIENT},
     }
     path = root / "params" / f"{TARGET}.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

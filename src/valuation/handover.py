@@ -8,13 +8,22 @@ the command says so plainly.
 
 Layout written by :func:`build_handover` (``<handover_dir>/<target>/``)::
 
-    bag/                              BagIt bag (RFC 8493), SHA-256 and SHA-512 manifests
-      data/customers.csv ...          the raw records in scope (UTF-8, canonical columns)
+    bag/                              outer BagIt bag (RFC 8493), SHA-256 and SHA-512 manifests
+      data/payload.tar.age            the inner bag, encrypted to handover.buyer_recipient
+                                      (and handover.seller_recipients) with age
       handover-checklist.json / .md   交接清单: categories, counts, date ranges, exclusions
       bag-info.txt                    scope, source, counts
     confirmation.md                   form for both parties quoting the tag-manifest digest
-    notification-roster.csv           per transferred customer: token, customer number, channel
-    notification-status.csv           filled in by the seller: pending / notified / unreachable
+    notification-status.csv           by token only: pending / notified / unreachable
+
+    inner bag (only inside payload.tar.age; `valuation handover open` on the buyer's side):
+      data/customers.csv ...          the raw records in scope (UTF-8, canonical columns)
+      data/notification-roster.csv    per transferred customer: token, customer number, channel
+      handover-checklist.json / .md   the same checklist
+
+No plaintext file of personal data is left in ``handover_dir``: the inner bag is built in the
+private (0700) staging folder, sealed, and removed in a ``finally`` block before the package
+is moved into place (see :mod:`valuation.handover_crypto`).
 
 Every CSV of the package is written through :func:`valuation.fileio.neutralise_csv_frame`: a
 text cell starting with ``= + - @``, tab or CR (that is not a plain number) gets a leading
@@ -43,6 +52,13 @@ from valuation.params import DealParams
 from valuation.privacy.cohorts import cohort_mask
 from valuation.destruction import destroy_target
 from valuation.privacy.log import append_entry, log_path
+from valuation.crossborder import (CrossBorderRoute, require_route_reference,
+                                   route_for_transfer)
+from valuation.handover_status import (STATUSES, apply_returns, notification_status,
+                                       token_digest)
+from valuation.notices import build_notices
+from valuation.handover_crypto import PAYLOAD, parse_recipients, seal
+from valuation.handover_bag import CHECKSUMS, BagCheck, open_package, verify_bag
 from valuation.handover_docs import (
     CATEGORY_ZH,
     DATE_COLUMNS,
@@ -53,10 +69,10 @@ from valuation.handover_docs import checklist as make_checklist
 from valuation.tables import TABLES
 
 __all__ = ["CATEGORY_ZH", "DATE_COLUMNS", "BagCheck", "HandoverResult", "build_handover",
-           "destroy_target", "handover_folder", "notification_status", "verify_bag"]
+           "STATUSES", "apply_returns", "destroy_target", "handover_folder",
+           "notification_status", "open_package",
+           "verify_bag"]
 
-STATUSES: tuple[str, ...] = ("pending", "notified", "unreachable")
-CHECKSUMS: tuple[str, ...] = ("sha256", "sha512")
 
 
 @dataclass
@@ -71,6 +87,7 @@ class HandoverResult:
     counts : records in scope per table.
     excluded : customers left out, by reason.
     tag_manifest_sha256 : digest quoted on the confirmation form.
+    cross_border : the route under PIPL Art. 38-40 (:mod:`valuation.crossborder`), counts only.
     """
 
     folder: Path
@@ -79,10 +96,12 @@ class HandoverResult:
     counts: dict[str, int]
     excluded: dict[str, int]
     tag_manifest_sha256: str
+    cross_border: dict[str, Any] | None = None
 
     @property
-    def roster(self) -> Path:
-        return self.folder / "notification-roster.csv"
+    def exclusions(self) -> Path:
+        """Tokens of the customers who objected (``valuation handover status --returns``)."""
+        return self.folder / "buyer-exclusions.csv"
 
     @property
     def status_file(self) -> Path:
@@ -191,42 +210,60 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         tables[table] = frame[frame["customer_id"].isin(keep_ids).to_numpy()]
     totals = {table: len(raw[table]) for table in TABLES}
     checklist = make_checklist(params, scope, tables, excluded, totals)
+    recipients = parse_recipients(
+        [params.handover.buyer_recipient, *params.handover.seller_recipients],
+        where=str(params.source or "params"))
+
+    customers = analysis["customers"][in_scope.to_numpy()]
+    route = transfer_route(params, customers, tables["customers"])
+    require_route_reference(params.handover, route, where=str(params.source or "params"))
+    checklist["cross_border"] = {**route.as_dict(),
+                                 "destination": params.handover.destination,
+                                 "reference": params.handover.cross_border_route_ref}
+    roster = pd.DataFrame({
+        "customer_token": customers["customer_token"].to_numpy(),
+        "customer_id": tables["customers"]["customer_id"].to_numpy(),
+        "channel": _channel(customers).to_numpy(),
+    })
+    checklist["roster"] = {"customers": int(len(roster)),
+                           "tokens_sha256": token_digest(roster["customer_token"])}
+    notices = build_notices(params, tables["customers"], roster["customer_token"],
+                            customers["minor"], roster["channel"], tables,
+                            notice_date=params.handover.notice_date)
+    checklist["notices"] = {channel: int(len(frame)) for channel, frame in notices.items()}
+    checklist["encryption"] = {
+        "format": "age v1 (X25519), https://age-encryption.org/v1",
+        "payload": f"data/{PAYLOAD}",
+        "recipients": [str(r) for r in recipients],
+    }
 
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{params.target}.", dir=folder.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{params.target}.", dir=folder.parent))  # 0700
+    plain = staging / ".plain"
     try:
+        inner = plain / "bag"
+        inner.mkdir(parents=True)
+        for table, frame in tables.items():
+            neutralise_csv_frame(frame).to_csv(inner / f"{table}.csv", index=False,
+                                               encoding="utf-8", date_format="%Y-%m-%d")
+        neutralise_csv_frame(roster).to_csv(inner / "notification-roster.csv", index=False,
+                                            encoding="utf-8")
+        (inner / "notices").mkdir()
+        for channel, frame in notices.items():
+            neutralise_csv_frame(frame).to_csv(inner / "notices" / f"{channel}.csv",
+                                               index=False, encoding="utf-8")
+        _make_bag(inner, params, checklist, "Customer data transfer (plaintext payload)")
+        ciphertext = seal(inner, recipients)
+        shutil.rmtree(plain)  # no plaintext of personal data beyond this point
         bag_dir = staging / "bag"
         bag_dir.mkdir()
-        for table, frame in tables.items():
-            neutralise_csv_frame(frame).to_csv(bag_dir / f"{table}.csv", index=False,
-                                               encoding="utf-8", date_format="%Y-%m-%d")
-        bag = bagit.make_bag(
-            str(bag_dir),
-            bag_info={
-                "Source-Organization": params.name,
-                "External-Identifier": f"{params.target}-handover",
-                "External-Description": f"Customer data transfer, scope: {scope}",
-                "Bagging-Date": params.as_of.isoformat(),
-            },
-            checksums=list(CHECKSUMS),
-        )
-        (bag_dir / "handover-checklist.json").write_text(
-            json.dumps(checklist, ensure_ascii=False, indent=2), encoding="utf-8")
-        (bag_dir / "handover-checklist.md").write_text(checklist_markdown(checklist),
-                                                        encoding="utf-8")
-        bag.save(manifests=True)
+        (bag_dir / PAYLOAD).write_bytes(ciphertext)
+        bag = _make_bag(bag_dir, params, checklist,
+                        f"Customer data transfer, scope: {scope}, encrypted (age)")
         digest = sha256_file(bag_dir / "tagmanifest-sha256.txt")
         oxum = bag.info.get("Payload-Oxum", "")
         (staging / "confirmation.md").write_text(confirmation(checklist, digest, oxum),
                                                   encoding="utf-8")
-        customers = analysis["customers"][in_scope.to_numpy()]
-        roster = pd.DataFrame({
-            "customer_token": customers["customer_token"].to_numpy(),
-            "customer_id": tables["customers"]["customer_id"].to_numpy(),
-            "channel": _channel(customers).to_numpy(),
-        })
-        neutralise_csv_frame(roster).to_csv(staging / "notification-roster.csv", index=False,
-                                            encoding="utf-8")
         status = roster[["customer_token"]].assign(
             status=roster["channel"].map(lambda c: "unreachable" if c == "none" else "pending"),
             notified_on="", note="")
@@ -241,6 +278,7 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         else:
             staging.rename(folder)
     finally:
+        shutil.rmtree(plain, ignore_errors=True)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -255,100 +293,47 @@ def build_handover(params: DealParams, key: bytes, *, ingest_result: Any = None,
         "scope": scope,
         "row_counts": counts,
         "excluded_customers": excluded,
+        "cross_border_route": route.route,
         "key_fingerprint": key_fingerprint(key),
-        "outputs": [{"path": str(folder / "bag"), "tagmanifest_sha256": digest}],
+        "outputs": [{"path": str(folder / "bag"), "tagmanifest_sha256": digest,
+                     "encrypted_to": len(recipients)}],
     })
     return HandoverResult(folder=folder, bag=folder / "bag", scope=scope, counts=counts,
-                          excluded=excluded, tag_manifest_sha256=digest)
+                          excluded=excluded, tag_manifest_sha256=digest,
+                          cross_border=checklist["cross_border"])
 
 
-@dataclass
-class BagCheck:
-    """The outcome of :func:`verify_bag`: ``ok`` and one line per difference found."""
+def transfer_route(params: DealParams, analysis_customers: pd.DataFrame,
+                   raw_customers: pd.DataFrame) -> CrossBorderRoute:
+    """The cross-border route from the customers in scope (people and sensitive people).
 
-    ok: bool
-    differences: list[str]
-    payload_files: int
-
-
-def verify_bag(path: str | Path) -> BagCheck:
-    """Check a transfer package for completeness and every checksum.
-
-    Parameters
-    ----------
-    path : str or Path
-        The bag folder, or the package folder holding ``bag/``.
-
-    Returns
-    -------
-    BagCheck
-        ``differences`` names each missing, added or altered file.
+    Sensitive: customers under 14 (PIPL Art. 28) and, when ``handover.id_numbers_sensitive``,
+    customers whose resident ID number is transferred.
     """
-    path = Path(path)
-    if (path / "bag" / "bagit.txt").exists():
-        path = path / "bag"
-    if not (path / "bagit.txt").exists():
-        raise HandoverError(f"{path}: not a BagIt bag (no bagit.txt); give the bag folder")
-    try:
-        bag = bagit.Bag(str(path))
-    except bagit.BagError as exc:
-        raise HandoverError(f"{path}: cannot read the bag: {exc}") from None
-    only_in_manifest, only_on_disk = bag.compare_manifests_with_fs()
-    differences = [f"missing: {name}" for name in sorted(only_in_manifest)]
-    differences += [f"not in the manifest: {name}" for name in sorted(only_on_disk)]
-    if differences:  # checksums cannot be compared until the file sets agree
-        return BagCheck(ok=False, differences=differences,
-                        payload_files=len(list(bag.payload_files())))
-    try:
-        bag.validate(processes=1)
-    except bagit.BagValidationError as exc:
-        for detail in exc.details or []:
-            differences.append(_describe(detail))
-        if not exc.details:
-            differences.append(str(exc.message))
-    return BagCheck(ok=not differences, differences=differences,
-                    payload_files=len(list(bag.payload_files())))
+    sensitive = analysis_customers["minor"].fillna(False).to_numpy(bool)
+    if params.handover.id_numbers_sensitive and "id_number" in raw_customers:
+        ids = raw_customers["id_number"].astype("string").str.strip()
+        sensitive = sensitive | (ids.notna() & (ids != "")).to_numpy(bool)
+    return route_for_transfer(params.handover, int(len(analysis_customers)),
+                              int(sensitive.sum()))
 
 
-def _describe(detail: Any) -> str:
-    if isinstance(detail, bagit.ChecksumMismatch):
-        return f"altered: {detail.path} ({detail.algorithm} differs)"
-    if isinstance(detail, bagit.FileMissing):
-        return f"missing: {detail.path}"
-    if isinstance(detail, bagit.UnexpectedFile):
-        return f"not in the manifest: {detail.path}"
-    return str(detail)
-
-
-def notification_status(params: DealParams) -> dict[str, int]:
-    """Count customers notified, pending and unreachable from the seller's status file.
-
-    Raises
-    ------
-    HandoverError
-        When the status file is missing, has unknown statuses, or does not cover exactly
-        the customers of the roster.
-    """
-    folder = handover_folder(params)
-    roster_file, status_file = folder / "notification-roster.csv", folder / "notification-status.csv"
-    if not roster_file.exists() or not status_file.exists():
-        raise HandoverError(f"{folder}: no roster; run `valuation handover <params.yaml>` first")
-    roster = pd.read_csv(roster_file, dtype=str)
-    status = pd.read_csv(status_file, dtype=str, keep_default_na=False)
-    unknown = sorted(set(status["status"]) - set(STATUSES))
-    if unknown:
-        rows = status.index[status["status"].isin(unknown)][:5] + 2
-        raise HandoverError(
-            f"{status_file}: unknown status {unknown} at row(s) {list(rows)}; "
-            f"allowed: {', '.join(STATUSES)}")
-    missing = set(roster["customer_token"]) - set(status["customer_token"])
-    extra = set(status["customer_token"]) - set(roster["customer_token"])
-    if missing or extra:
-        raise HandoverError(
-            f"{status_file}: {len(missing)} customer(s) of the roster are missing and "
-            f"{len(extra)} are not in the roster; restore the rows from notification-roster.csv")
-    counts = {s: int((status["status"] == s).sum()) for s in STATUSES}
-    counts["total"] = int(len(status))
-    return counts
-
-
+def _make_bag(folder: Path, params: DealParams, checklist: dict[str, Any],
+              description: str) -> bagit.Bag:
+    """Turn ``folder`` into a bag (its files become ``data/``) with the checklist as tag files."""
+    bag = bagit.make_bag(
+        str(folder),
+        bag_info={
+            "Source-Organization": params.name,
+            "External-Identifier": f"{params.target}-handover",
+            "External-Description": description,
+            "Bagging-Date": params.as_of.isoformat(),
+        },
+        checksums=list(CHECKSUMS),
+    )
+    (folder / "handover-checklist.json").write_text(
+        json.dumps(checklist, ensure_ascii=False, indent=2), encoding="utf-8")
+    (folder / "handover-checklist.md").write_text(checklist_markdown(checklist),
+                                                  encoding="utf-8")
+    bag.save(manifests=True)
+    return bag

@@ -85,6 +85,27 @@ def checklist_markdown(checklist: dict[str, Any]) -> str:
             f"{item['records']} ({item['records_in_export']}) | {item['date_from'] or '-'} | "
             f"{item['date_to'] or '-'} | {item['state_zh']} |"
         )
+    route = checklist.get("cross_border")
+    if route:
+        lines += ["", "## 数据出境 Cross-border route (PIPL Art. 38-40)", "",
+                  f"- 接收方所在地 Destination: {route['destination']}",
+                  f"- 路径 Route: {route['label_zh']} / {route['label']}",
+                  f"- 依据 Basis: {route['basis']}; {route['reason']}",
+                  f"- 人数 People: {route['people']:,}; 敏感个人信息 sensitive: "
+                  f"{route['sensitive_people']:,}",
+                  f"- 预计周期 Lead time: {route['lead_time']}",
+                  f"- 编号 Reference: {route['reference'] or '-'}"]
+    notices = checklist.get("notices")
+    if notices:
+        lines += ["", "## 告知书 Customer notices (PIPL Art. 22; inside the encrypted payload)", "",
+                  *(f"- {channel}: {count}" for channel, count in notices.items()),
+                  "- 回执 Returns: `valuation handover status PARAMS --returns CSV` "
+                  "(customer_ref,status); objectors go to buyer-exclusions.csv"]
+    encryption = checklist.get("encryption")
+    if encryption:
+        lines += ["", "## 加密 Encryption", "",
+                  f"- {encryption['format']}: {encryption['payload']}",
+                  *(f"- recipient: `{r}`" for r in encryption["recipients"])]
     lines += ["", "## 未交付记录 Excluded customers", ""]
     for reason, count in checklist["excluded_customers"].items() or {"none": 0}.items():
         lines.append(f"- {reason}: {count}")

@@ -260,6 +260,43 @@ class HandoverParams(_Strict):
     )
     new_owner_name: str = "the buyer"
     new_owner_contact: str = ""
+    buyer_recipient: str = Field(
+        default="",
+        description="the buyer's age public key (age1...); the payload is encrypted to it",
+    )
+    seller_recipients: list[str] = Field(
+        default_factory=list,
+        description="further age public keys that may open the package (the seller's own)",
+    )
+    destination: Literal["mainland", "outside"] = Field(
+        default="mainland",
+        description="where the buyer will hold the data: mainland China or outside it",
+    )
+    cross_border_route_ref: str = Field(
+        default="",
+        description="reference of the cross-border route (CAC assessment, filed standard "
+        "contract, certificate or exemption memo); required when destination is outside",
+    )
+    prior_people_this_year: int = Field(
+        default=0, ge=0,
+        description="people whose personal information was already provided abroad since "
+        "1 January (counts toward the CAC thresholds)",
+    )
+    prior_sensitive_people_this_year: int = Field(default=0, ge=0)
+    id_numbers_sensitive: bool = Field(
+        default=True,
+        description="count resident ID numbers as sensitive personal information",
+    )
+    critical_information_infrastructure: bool = Field(
+        default=False,
+        description="the seller is a CII operator (any export needs a CAC assessment)",
+    )
+    notice_date: dt.date | None = Field(
+        default=None, description="date of the customer notices (default: the build day)")
+    notice_deadline_days: int = Field(
+        default=30, ge=1, le=365,
+        description="days the customer has to object before processing continues",
+    )
 
 
 class PathsParams(_Strict):

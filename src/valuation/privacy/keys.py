@@ -291,3 +291,47 @@ def load_key(
         "  3. for the embedded sample targets only: set privacy.demo_key: true to create a "
         "demo key in your config folder."
     )
+
+
+def new_buyer_identity(path: str | Path) -> str:
+    """Create the buyer's age key pair: the identity (private) at ``path``, mode 0600.
+
+    The file is in the format of ``age-keygen`` (comment lines, then the
+    ``AGE-SECRET-KEY-1...`` line), so the standard ``age`` tool opens the package too.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where the identity goes; never overwritten, never inside outputs/ or work/.
+
+    Returns
+    -------
+    str
+        The public recipient (``age1...``) to put in ``handover.buyer_recipient``.
+    """
+    import datetime as dt
+
+    import pyrage
+
+    path = Path(path).expanduser()
+    _check_location(path)
+    if path.exists():
+        raise KeyLocationError(f"{path}: a file exists already; an identity is never overwritten")
+    identity = pyrage.x25519.Identity.generate()
+    public = str(identity.to_public())
+    text = (f"# created: {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}\n"
+            f"# public key: {public}\n{identity}\n")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode("ascii"))
+        os.fsync(fd)
+        os.close(fd)
+        try:
+            os.link(tmp_name, path)
+        except FileExistsError:
+            raise KeyLocationError(f"{path}: created by another process meanwhile") from None
+    finally:
+        os.unlink(tmp_name)
+    return public
