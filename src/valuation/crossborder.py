@@ -50,28 +50,36 @@ ROUTES: dict[str, dict[str, str]] = {
         "label": "mainland destination: no cross-border route needed",
         "label_zh": "境内接收方，无需出境路径",
         "lead_time": "none",
+        "lead_time_zh": "无",
         "basis": "PIPL Art. 38 applies only to provision outside the mainland",
+        "basis_zh": "《个人信息保护法》第三十八条仅适用于向境外提供",
     },
     "exempt": {
         "label": "exempt from assessment, standard contract and certification",
         "label_zh": "免予申报数据出境安全评估、订立标准合同、认证",
         "lead_time": "about 2-4 weeks (PIPL Art. 55 impact assessment, Art. 39 notice and "
                      "separate consent)",
+        "lead_time_zh": "约 2-4 周（个人信息保护影响评估、告知并取得单独同意）",
         "basis": "CAC Provisions 2024 Art. 5(4); PIPL Art. 39, 55",
+        "basis_zh": "《促进和规范数据跨境流动规定》第五条第四项；《个人信息保护法》第三十九条、第五十五条",
     },
     "standard_contract": {
         "label": "CAC standard contract (filed with the provincial CAC) or certification",
         "label_zh": "订立个人信息出境标准合同并备案，或通过个人信息保护认证",
         "lead_time": "about 1-3 months (impact assessment, signing, filing within 10 working "
                      "days of signing; certification typically 3-6 months)",
+        "lead_time_zh": "约 1-3 个月（影响评估、签订合同、签订后 10 个工作日内备案；认证通常 3-6 个月）",
         "basis": "PIPL Art. 38(2)-(3); CAC Provisions 2024 Art. 8",
+        "basis_zh": "《个人信息保护法》第三十八条第二、三项；《促进和规范数据跨境流动规定》第八条",
     },
     "security_assessment": {
         "label": "CAC security assessment (数据出境安全评估)",
         "label_zh": "申报国家网信部门数据出境安全评估",
         "lead_time": "about 3-6 months (self-assessment, provincial completeness check 5 "
                      "working days, CAC decision 45 working days, extendable)",
+        "lead_time_zh": "约 3-6 个月（自评估、省级网信部门 5 个工作日完备性审查、国家网信部门 45 个工作日内决定，可延长）",
         "basis": "PIPL Art. 38(1), 40; CAC Provisions 2024 Art. 7",
+        "basis_zh": "《个人信息保护法》第三十八条第一项、第四十条；《促进和规范数据跨境流动规定》第七条",
     },
 }
 

@@ -239,6 +239,8 @@ class DatasetScope:
     cohorts: pd.DataFrame
     minors: int
     minors_without_guardian: int
+    transfer_people: int = 0
+    transfer_sensitive_people: int = 0
 
 
 def dataset_scope(tables: Mapping[str, pd.DataFrame], params: DealParams) -> DatasetScope:
@@ -259,13 +261,23 @@ def dataset_scope(tables: Mapping[str, pd.DataFrame], params: DealParams) -> Dat
                      "share": float(mask.mean()) if len(mask) else 0.0})
     minor = customers["minor"].astype("boolean").fillna(False).astype(bool)
     no_guardian = pd.Series(minors_without_guardian_consent(customers)).astype(bool)
+    # the handover's scope and its sensitive people, for the cross-border route (a customer
+    # with a resident ID number is one whose ID gave coarse attributes: a valid ID)
+    in_scope = (pd.Series(True, index=customers.index) if params.handover.scope == "all" else
+                pd.Series(cohort_mask(customers, params.handover.scope),
+                          index=customers.index).astype(bool))
+    sensitive = minor.copy()
+    if params.handover.id_numbers_sensitive and "birth_year_band" in customers:
+        sensitive |= customers["birth_year_band"].notna().to_numpy(bool)
     return DatasetScope(
         customers=len(customers), orders=len(orders), events=len(activity),
         feedback=len(tables.get("feedback", ())),
         first=dates.min().date() if len(dates) else None,
         last=dates.max().date() if len(dates) else None,
         cohorts=pd.DataFrame(rows), minors=int(minor.sum()),
-        minors_without_guardian=int(no_guardian.sum()))
+        minors_without_guardian=int(no_guardian.sum()),
+        transfer_people=int(in_scope.sum()),
+        transfer_sensitive_people=int((in_scope & sensitive).sum()))
 
 
 def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
@@ -297,6 +309,7 @@ def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
         "", f"### {ctx.t('pipl_heading')}", "",
         "- " + ctx.t("pipl_art22", cost=ctx.money(notification_cost)),
         "- " + ctx.t("pipl_purpose", purpose=md_text(ctx.label("purpose", p.privacy.purpose))),
+        "- " + cross_border_line(ctx, scope),
         "- " + ctx.t("pipl_destruction"),
         "", f"### {ctx.t('cohort_heading')}",
     ]
@@ -304,6 +317,29 @@ def scope_and_compliance(ctx: BriefContext, scope: DatasetScope,
                       labels={"cohort": "cohort"})
     ctx.blocks["cohorts"] = shown.data
     return "\n".join(lines), shown
+
+
+def cross_border_line(ctx: BriefContext, scope: DatasetScope) -> str:
+    """The cross-border route of the transfer (:mod:`valuation.crossborder`), from the counts
+    of the handover's scope; also kept in results.json (``cross_border``)."""
+    from valuation.crossborder import ROUTES, route_for_transfer
+
+    handover = ctx.params.handover
+    route = route_for_transfer(handover, scope.transfer_people, scope.transfer_sensitive_people)
+    ctx.blocks["cross_border"] = {**route.as_dict(), "destination": handover.destination,
+                                  "route_ref_recorded": bool(handover.cross_border_route_ref.strip())}
+    if handover.destination != "outside":
+        return ctx.t("pipl_mainland")
+    info = ROUTES[route.route]
+    zh = ctx.lang == "zh"
+    ref = handover.cross_border_route_ref.strip()
+    return ctx.t("pipl_cross_border", people=ctx.count(route.people),
+                 sensitive=ctx.count(route.sensitive_people),
+                 route=info["label_zh" if zh else "label"],
+                 basis=info["basis_zh" if zh else "basis"],
+                 lead_time=info["lead_time_zh" if zh else "lead_time"],
+                 ref=md_text(ref) if ref else ("未记录（移交前必须记录）" if zh else
+                                               "not recorded (required before the handover)"))
 
 
 # ---------------------------------------------------------------------------------------

@@ -117,6 +117,15 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "Purpose limitation: the buyer continues to process the data only within the "
             "original purpose ({purpose}); any new purpose needs fresh consent."
         ),
+        "pipl_cross_border": (
+            "Cross-border: the buyer will hold the data outside the mainland. For {people} "
+            "people ({sensitive} with sensitive personal information: under 14, or a resident "
+            "ID number where treated as sensitive) the route is: {route} ({basis}); typical "
+            "lead time {lead_time}. Reference in params: {ref}."
+        ),
+        "pipl_mainland": (
+            "Destination: the buyer holds the data in the mainland; no cross-border route is needed."
+        ),
         "pipl_destruction": (
             "Destruction: data of customers who cannot be transferred, and all deal copies, are "
             "destroyed at closing with a certificate; the deal key is destroyed last."
@@ -270,6 +279,12 @@ NARRATIVE: dict[str, dict[str, str]] = {
             "目的限制：接收方只能在原处理目的范围内继续处理（{purpose}）；"
             "变更处理目的须重新取得个人同意。"
         ),
+        "pipl_cross_border": (
+            "数据出境：接收方将在境外存储数据。涉及 {people} 人（其中敏感个人信息 {sensitive} 人："
+            "未满 14 周岁，或按敏感信息处理的身份证号码），适用路径：{route}（{basis}）；"
+            "通常所需时间 {lead_time}。参数中记录的编号：{ref}。"
+        ),
+        "pipl_mainland": "数据去向：接收方在境内存储数据，无需数据出境路径。",
         "pipl_destruction": (
             "删除与销毁：不能转让的客户数据及交易过程中的全部副本于交割时销毁并出具证明；"
             "交易密钥最后销毁。"
