@@ -190,3 +190,16 @@ def test_positions_respect_the_price_on_the_result(result):
     pos = result.positions["price"]
     assert pos["anchor"] <= pos["target"] <= pos["walk_away"] <= 150000.0
     assert result.zone["counterparty_price"] == 150000.0
+
+
+def test_the_term_sheet_reads_in_the_brief_language(result):
+    """The term sheet's definition, date, source and timing come as numbers too, so a zh
+    brief says them in Chinese and the monitor reads them without parsing English."""
+    from valuation.report.negotiation import _term_wording
+
+    terms = {**(result.plan.term_sheet.terms or {}), "window_days": 180,
+             "measurement_months": 12}
+    zh = _term_wording("zh", terms)
+    assert zh["measurement_date"] == "交割后 12 个月" and "180 天" in zh["definition"]
+    assert not any(c.isascii() and c.isalpha() for v in zh.values() for c in v)
+    assert _term_wording("en", terms) is terms

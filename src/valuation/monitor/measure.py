@@ -65,6 +65,9 @@ def term_sheet(results: dict, params) -> TermSheetView:
     window = int(found.group(1)) if found else window
     found = re.search(r"closing \+ (\d+) months", str(terms.get("measurement_date", "")))
     months = int(found.group(1)) if found else months
+    # briefs since the numeric fields were added say it as numbers: those win
+    window = int(terms.get("window_days", window))
+    months = int(terms.get("measurement_months", months))
     view = TermSheetView(status=str(sheet.get("status")),
                          eligible=int(sheet.get("eligible_customers") or 0),
                          expected_retained=float(sheet.get("expected_retained") or 0.0),

@@ -234,20 +234,45 @@ def earn_out_block(ctx, plan):
     if not sheet.terms:
         return md, None
     terms, paid = sheet.terms, sheet.payout
-    rows = [(words["metric"], _esc(terms["definition"])),
-            (words["measurement_date"], _esc(terms["measurement_date"])),
-            (words["data_source"], _esc(terms["data_source"])),
+    wording = _term_wording(lang, terms)
+    rows = [(words["metric"], _esc(wording["definition"])),
+            (words["measurement_date"], _esc(wording["measurement_date"])),
+            (words["data_source"], _esc(wording["data_source"])),
             (words["cash_at_closing"], money(terms["cash_at_closing"])),
             (words["threshold"], ctx.count(terms["threshold"])),
             (words["slope_per_customer"], money(terms["slope_per_customer"])),
             (words["cap"], money(terms["cap"])), (words["floor"], money(terms["floor"])),
-            (words["payment_timing"], _esc(terms["payment_timing"])),
+            (words["payment_timing"], _esc(wording["payment_timing"])),
             (words["payout"], " / ".join(money(paid[k]) for k in ("p10", "p50", "p90")))]
     rows += [(words["stress"].format(loss=s["one_off_loss"], payout=money(s["payout"]),
                                      value=money(s.get("transferable_value"))), "")
              for s in sheet.stress]
     frame = pd.DataFrame(rows, columns=[N.t(lang, "col_term"), N.t(lang, "col_value")])
     return md, ctx.table(frame)
+
+
+def _term_wording(lang: str, terms: dict) -> dict[str, str]:
+    """The term sheet's words in the brief's language (the English ones are the data's)."""
+    if lang != "zh" or "window_days" not in terms:
+        return terms
+    return {"definition": (f"转让名单上的客户在计量日前 {terms['window_days']} 天内有付费订单"
+                           "或学习行为"),
+            "measurement_date": f"交割后 {terms['measurement_months']} 个月",
+            "data_source": "买方订单系统与学习平台，按转让名单的令牌匹配；卖方有权审计",
+            "payment_timing": "计量日后 60 天内，从交割时设立的托管账户支付"}
+
+
+def earn_out_summary(ctx, plan) -> list[str]:
+    """One sentence of the proposed terms for the executive summary (none without terms)."""
+    sheet = plan.term_sheet
+    if not sheet.terms:
+        return []
+    terms, money = sheet.terms, ctx.money
+    return ["", N.EARN_OUT[ctx.lang]["summary"].format(
+        cash=money(terms["cash_at_closing"]), slope=money(terms["slope_per_customer"]),
+        threshold=ctx.count(terms["threshold"]),
+        date=_esc(_term_wording(ctx.lang, terms)["measurement_date"]),
+        cap=money(terms["cap"]), p50=money(sheet.payout["p50"]))]
 
 
 def headline(result) -> dict:

@@ -180,6 +180,9 @@ LABELS: dict[str, dict[str, str]] = {
 EARN_OUT: dict[str, dict[str, str]] = {
     "en": {
         "proposed": "We propose an earn-out to bridge the gap to the ask:",
+        "summary": ("{cash} at closing; {slope} for each retained customer above {threshold} on "
+                    "{date}, capped at {cap} (expected payout P50 {p50}). The full term sheet "
+                    "is in the negotiation plan."),
         "accept": "Accept an earn-out only on these terms (it bridges our gap):",
         "resist": "Resist an earn-out: the cash price is within reach; an earn-out hands us "
                   "the retention risk the buyer controls after closing. If it must be "
@@ -198,6 +201,8 @@ EARN_OUT: dict[str, dict[str, str]] = {
     },
     "zh": {
         "proposed": "我方提议以对赌弥合与对方要价的差距：",
+        "summary": ("交割时支付 {cash}；{date} 留存客户超过 {threshold} 人的部分每人支付 {slope}，"
+                    "上限 {cap}（预计支付 P50 {p50}）。完整条款见谈判方案。"),
         "accept": "仅在以下条款下接受对赌（可弥合我方差距）：",
         "resist": "拒绝对赌：现金价格可以达成；对赌会把交割后由买方控制的留存风险转给我方。"
                   "如必须让步，上限为 {max}，并坚持以下计量口径。",

@@ -737,6 +737,7 @@ def executive_summary(ctx: BriefContext, result: Any) -> str:
               for i, r in enumerate(risks, 1)]
     if result.plan is not None:  # the earn-out term sheet of issue 16
         lines += ["", negotiation.earn_out_block(ctx, result.plan)[0]]
+        lines += negotiation.earn_out_summary(ctx, result.plan)
         return "\n".join(lines)
     lines += ["", f"### {ctx.t('earn_out_heading')}", "",
               ctx.t("earn_out_sentence", share=ctx.share(earn.get("share")),

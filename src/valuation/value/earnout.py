@@ -162,6 +162,8 @@ def earn_out_terms(plan, *, eligible: int, base_retention: float, value_per_reta
         "payment_timing": "within 60 days of the measurement date, from an escrow funded "
                           "at closing",
         "floor": 0.0,
+        "window_days": int(window_days),  # the words above, as numbers (for any language)
+        "measurement_months": int(measurement_months),
     }
     if plan.price is None:
         sheet.status = "no_price"
