@@ -51,7 +51,7 @@ def _check(lang: str) -> str:
     return lang
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     """``value`` as a finite float, or ``None`` (missing, NaN, infinite, not a number)."""
     if value is None:
         return None
@@ -75,7 +75,7 @@ def missing(lang: str) -> str:
 def format_money(value: Any, lang: str) -> str:
     """Money in running text: ``¥3.18m`` / ``¥750k`` in English, ``¥318.2万`` / ``¥1.2亿``
     in Chinese."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return missing(lang)
     sign, size = (MINUS if number < 0 else ""), abs(number)
@@ -99,7 +99,7 @@ def format_money(value: Any, lang: str) -> str:
 def format_money_table(value: Any, lang: str) -> str:
     """Money in a table: whole yuan in English (``¥3,182,438``); in Chinese two decimals of
     万 from ¥10,000 on (``¥318.24万``), whole yuan below."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return "–"
     sign, size = (MINUS if number < 0 else ""), abs(number)
@@ -111,7 +111,7 @@ def format_money_table(value: Any, lang: str) -> str:
 def format_money_axis(value: Any, lang: str) -> str:
     """A tick label of a money axis (the axis title names the currency): ``3.2m`` /
     ``750k`` in English, ``318万`` / ``1.2亿`` in Chinese."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return ""
     sign, size = (MINUS if number < 0 else ""), abs(number)
@@ -140,7 +140,7 @@ def money_formatter(lang: str):
 
 def format_share(value: Any, lang: str, decimals: int = 1) -> str:
     """A share 0..1 as a percentage: ``12.3%``."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return missing(lang)
     return f"{100 * number:.{decimals}f}%"
@@ -148,7 +148,7 @@ def format_share(value: Any, lang: str, decimals: int = 1) -> str:
 
 def format_count(value: Any, lang: str) -> str:
     """A count (or any whole number) with thousands separators: ``1,234``."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return missing(lang)
     return f"{number:,.0f}"
@@ -156,7 +156,7 @@ def format_count(value: Any, lang: str) -> str:
 
 def format_number(value: Any, lang: str, decimals: int = 2) -> str:
     """A plain number with thousands separators and ``decimals`` places (never ``1e+06``)."""
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return missing(lang)
     return f"{number:,.{decimals}f}"

@@ -11,13 +11,13 @@ from params or data is escaped where it is rendered (:func:`_esc`); tables go th
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 import pandas as pd
 
 from valuation.plots import negotiation as plots_negotiation
 from valuation.report import negotiation_text as N
+from valuation.report.formatting import finite_number as _num
 
 
 def _esc(value: Any) -> str:
@@ -26,14 +26,6 @@ def _esc(value: Any) -> str:
     for char in ("*", "_", "`", "[", "]", "|"):
         text = text.replace(char, "\\" + char)
     return text
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def scope_trend(panel: pd.DataFrame | None, as_of) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from valuation.errors import ReportError, ValuationError
 from valuation.params import DealParams
 from valuation.report import negotiation
 from valuation.report import negotiation_text as N
+from valuation.report.formatting import finite_number as _num
 from valuation.report import text as T
 from valuation.report.escape import md_text
 from valuation.report.results import build_results, write_results
@@ -37,14 +37,6 @@ KM_MIN_GROUP = 50
 bands too wide to read); never below the minimum cell size."""
 
 SEVERITY_ORDER: dict[str, int] = {"high": 0, "medium": 1, "low": 2, "info": 3}
-
-
-def _num(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from valuation.value.newton import WEAK_RTOL, with_params
 
@@ -63,3 +64,15 @@ def draw_parameters(model, rng: np.random.Generator):
     log_cov = identified_part(scale @ covariance_of(model) @ scale)
     draw = rng.multivariate_normal(np.log(theta), log_cov, method="eigh")
     return with_params(model, np.exp(draw))
+
+
+def percentile_of(draws: pd.DataFrame, column: str, percentile: float, fallback: float) -> float:
+    """The ``percentile`` (e.g. 10 for P10) of one column of draws; ``fallback`` without draws."""
+    values = draws[column].dropna().to_numpy(float)
+    return float(np.percentile(values, percentile)) if len(values) else fallback
+
+
+def share_below(draws: pd.DataFrame, column: str, price: float) -> float:
+    """Share of the draws in ``column`` worth less than ``price`` (NaN without draws)."""
+    values = draws[column].dropna().to_numpy(float)
+    return float((values < price).mean()) if len(values) else float("nan")

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from valuation.value.assumptions import Assumptions
+from valuation.value.draws import percentile_of, share_below
 from valuation.value.sensitivity import sensitivity_ranges
 from valuation.value.uncertainty import PERCENTILES
 
@@ -139,13 +140,11 @@ class JointRange:
 
     def value_at(self, percentile: float, column: str = "total") -> float:
         """The value at a percentile of the combined draws (or another column)."""
-        values = self.draws[column].dropna().to_numpy(float)
-        return float(np.percentile(values, percentile)) if len(values) else self.point
+        return percentile_of(self.draws, column, percentile, self.point)
 
     def share_below(self, price: float, column: str = "total") -> float:
         """Share of draws worth less than ``price``."""
-        values = self.draws[column].dropna().to_numpy(float)
-        return float((values < price).mean()) if len(values) else float("nan")
+        return share_below(self.draws, column, price)
 
     def to_dict(self) -> dict:
         """JSON-ready summary: percentiles, ranges, laws, draw count."""

@@ -32,7 +32,7 @@ import pandas as pd
 from valuation.errors import ConvergenceError, ModelError
 from valuation.value.assumptions import Assumptions
 from valuation.value.bridge import BridgeInputs, bridge_amounts
-from valuation.value.draws import covariance_of, draw_parameters
+from valuation.value.draws import covariance_of, draw_parameters, percentile_of, share_below
 
 __all__ = ["PERCENTILES", "UncertaintyResult", "bootstrap_value", "covariance_of",
            "draw_parameters"]
@@ -66,13 +66,11 @@ class UncertaintyResult:
 
     def value_at(self, percentile: int, column: str = "combined") -> float:
         """The value at a percentile (e.g. 10 for P10); the point estimate without replicates."""
-        values = self.replicates[column].dropna().to_numpy(float)
-        return float(np.percentile(values, percentile)) if len(values) else self.point
+        return percentile_of(self.replicates, column, percentile, self.point)
 
     def share_below(self, price: float, column: str = "combined") -> float:
         """Share of replicates worth less than ``price`` (where a price sits in the range)."""
-        values = self.replicates[column].dropna().to_numpy()
-        return float((values < price).mean()) if len(values) else float("nan")
+        return share_below(self.replicates, column, price)
 
 
 def _final(base, assumptions: Assumptions, inputs: BridgeInputs, transferable: np.ndarray,
