@@ -263,6 +263,18 @@ def test_cli_batch_exits_non_zero_with_a_summary_when_a_target_fails(tmp_path, c
     assert (tmp_path / "out" / "portfolio.html").is_file()
 
 
+def test_cli_batch_writes_the_portfolio_in_the_language_asked(tmp_path, capsys):
+    from valuation.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("target: bad\n", encoding="utf-8")
+    for lang, marker in (("zh", '<html lang="zh">'), ("en", '<html lang="en">')):
+        out = tmp_path / f"out_{lang}"
+        main(["batch", str(bad), "--workers", "1", "--out", str(out), "--lang", lang])
+        assert marker in (out / "portfolio.html").read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
 def test_discover_params_rejects_missing_paths(tmp_path):
     with pytest.raises(ReportError, match="no such params"):
         discover_params([tmp_path / "nope.yaml"])

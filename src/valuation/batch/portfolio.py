@@ -42,10 +42,10 @@ def portfolio_table(outcomes: Sequence["TargetOutcome"],
     return portfolio_frame(portfolio_entries(outcomes), out_dir)
 
 
-def write_portfolio(outcomes: Sequence["TargetOutcome"],
-                    out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``portfolio.html`` and ``portfolio.csv`` to ``out_dir``
+def write_portfolio(outcomes: Sequence["TargetOutcome"], out_dir: str | Path,
+                    lang: str = "en") -> tuple[Path, Path]:
+    """Write ``portfolio.html`` and ``portfolio.csv`` to ``out_dir`` in ``lang`` ("en"/"zh")
     (:func:`valuation.report.portfolio.write_portfolio`: escaped, scanned, atomic)."""
     from valuation.report import portfolio
 
-    return portfolio.write_portfolio(portfolio_entries(outcomes), out_dir)
+    return portfolio.write_portfolio(portfolio_entries(outcomes), out_dir, lang=lang)

@@ -145,6 +145,7 @@ def run_batch(
     out_root: str | Path | None = None,
     runner: Runner = brief_runner,
     progress: bool = True,
+    lang: str = "en",
 ) -> BatchReport:
     """Produce every target's brief, then the portfolio, all in this machine's outputs.
 
@@ -167,6 +168,8 @@ def run_batch(
         so worker processes can import it.
     progress : bool
         Show a progress bar with live done / failed counts.
+    lang : {"en", "zh"}
+        Language of the portfolio page and CSV headers (each brief keeps its own language).
 
     Returns
     -------
@@ -199,6 +202,6 @@ def run_batch(
             run_local(specs, workers=workers, runner=runner, on_result=on_result)
     report = BatchReport(outcomes=sorted(outcomes, key=lambda o: (o.target, o.params_path)))
     report.portfolio_html, report.portfolio_csv = write_portfolio(
-        report.outcomes, _portfolio_dir(root, destinations))
+        report.outcomes, _portfolio_dir(root, destinations), lang=lang)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,4 +1,4 @@
-"""``valuation batch params/*.yaml|DIR [--workers N | --scheduler tcp://host:8786] [--out DIR]``."""
+"""``valuation batch params/*.yaml|DIR [--workers N | --scheduler tcp://host:8786] [--out DIR] [--lang en|zh]``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="DIR",
                         help="root output folder: DIR/<target>/ and DIR/portfolio.* "
                              "(default: each target's own output folder; portfolio beside them)")
+    parser.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="language of portfolio.html / portfolio.csv (default: en; each "
+                             "brief keeps the language of its own params)")
     parser.set_defaults(func=run)
 
 
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ParamsError(f"--workers must be 1 or more, not {args.workers}")
     paths = discover_params(args.paths)
-    report = run_batch(paths, workers=args.workers, scheduler=args.scheduler, out_root=args.out)
+    report = run_batch(paths, workers=args.workers, scheduler=args.scheduler, out_root=args.out,
+                       lang=args.lang)
     print(report.summary())
     return 0 if report.ok else 1
